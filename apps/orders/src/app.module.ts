@@ -1,0 +1,22 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigModule } from '#common/config.module.js';
+import { ORDERS_CONFIG, type OrdersConfig } from './config.js';
+import { databaseOptions } from './database/database.options.js';
+import { HealthModule } from './health/health.module.js';
+import { OrdersModule } from './orders/orders.module.js';
+
+@Module({})
+export class AppModule {
+  static register(config: OrdersConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(ORDERS_CONFIG, config),
+        TypeOrmModule.forRoot(databaseOptions(config.database)),
+        HealthModule,
+        OrdersModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import { configureHttp, httpAdapter } from '#common/http.js';
+import { logLevels } from '#common/logging.js';
+import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
+import { AppModule } from './app.module.js';
+import type { OrdersConfig } from './config.js';
+
+/** Builds and starts the orders service: the storefront's REST API and the gRPC OrderService. */
+export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    httpAdapter(),
+    { logger: logLevels(config.logLevel), bodyParser: false },
+  );
+  configureHttp(app);
+  app.connectMicroservice<GrpcOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: ORDERS_PACKAGE,
+      protoPath: ordersProtoPath(),
+      url: `${config.grpc.host}:${config.grpc.port}`,
+      loader: grpcLoaderOptions(),
+      gracefulShutdown: true,
+    },
+  });
+  await app.startAllMicroservices();
+  await app.listen({ port: config.http.port, host: config.http.host });
+  return app;
+}

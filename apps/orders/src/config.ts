@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
+import { env, loadConfig } from '#common/config.js';
+
+const schema = z
+  .object({
+    NODE_ENV: env.nodeEnv(),
+    LOG_LEVEL: env.logLevel(),
+    ORDERS_HTTP_HOST: env.optionalString().default('127.0.0.1'),
+    ORDERS_HTTP_PORT: env.port(DEFAULT_PORTS.ordersHttp),
+    ORDERS_GRPC_HOST: env.optionalString().default('127.0.0.1'),
+    ORDERS_GRPC_PORT: env.port(DEFAULT_PORTS.ordersGrpc),
+    ORDERS_DATABASE_URL: env.postgresUrl(),
+    ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
+    PAYMENTS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
+    PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(15_000),
+    JWT_SECRET: env
+      .optionalString()
+      .refine(
+        (secret) => secret === undefined || secret.length >= 32,
+        'must be at least 32 characters',
+      ),
+    JWT_ISSUER: env.optionalString(),
+    JWT_AUDIENCE: env.optionalString(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required in production (the development secret is public)',
+      });
+    }
+  })
+  .transform((value) => ({
+    nodeEnv: value.NODE_ENV,
+    logLevel: value.LOG_LEVEL,
+    http: { host: value.ORDERS_HTTP_HOST, port: value.ORDERS_HTTP_PORT },
+    grpc: { host: value.ORDERS_GRPC_HOST, port: value.ORDERS_GRPC_PORT },
+    database: { url: value.ORDERS_DATABASE_URL, poolSize: value.ORDERS_DATABASE_POOL_SIZE },
+    payments: { url: value.PAYMENTS_GRPC_URL, timeoutMs: value.PAYMENTS_GRPC_TIMEOUT_MS },
+    jwt: {
+      secret: value.JWT_SECRET ?? DEV_JWT_SECRET,
+      issuer: value.JWT_ISSUER,
+      audience: value.JWT_AUDIENCE,
+    },
+  }));
+
+export type OrdersConfig = z.infer<typeof schema>;
+
+/** DI token of the validated configuration. */
+export const ORDERS_CONFIG = Symbol('ORDERS_CONFIG');
+
+export function loadOrdersConfig(environment: NodeJS.ProcessEnv = process.env): OrdersConfig {
+  return loadConfig(schema, environment);
+}

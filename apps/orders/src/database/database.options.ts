@@ -1,0 +1,19 @@
+import type { DataSourceOptions } from 'typeorm';
+import { OrderItem } from '../orders/order-item.entity.js';
+import { Order } from '../orders/order.entity.js';
+import { migrations } from './migrations/index.js';
+
+/** The orders database: schema from migrations only, applied at start-up. */
+export function databaseOptions(database: { url: string; poolSize: number }): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: database.url,
+    entities: [Order, OrderItem],
+    migrations,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    extra: { max: database.poolSize },
+    applicationName: 'orders',
+  };
+}

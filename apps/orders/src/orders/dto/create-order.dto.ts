@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { chargeAmountProblem, parseCurrency, SUPPORTED_CURRENCIES } from '#common/money.js';
+import { orderTotal } from '../order-total.js';
+
+export const MAX_ITEMS = 100;
+export const MAX_QUANTITY = 1000;
+export const MAX_UNIT_AMOUNT = 1_000_000_000;
+
+// Control characters and bidirectional overrides have no place in a product name.
+const PLAIN_TEXT = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069]*$/u;
+
+const item = z.strictObject({
+  sku: z
+    .string({ error: 'must be a string' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, 'must be 1 to 64 letters, digits or ._:/-'),
+  name: z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters')
+    .regex(PLAIN_TEXT, 'must not contain control characters'),
+  quantity: z
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
+  unitAmount: z
+    .number({ error: 'must be an integer number of minor units' })
+    .int('must be an integer number of minor units')
+    .min(1, 'must be at least 1')
+    .max(MAX_UNIT_AMOUNT, `must be at most ${MAX_UNIT_AMOUNT}`),
+});
+
+/** The body of POST /api/v1/orders. The total is not part of it: the server computes it. */
+export const createOrderSchema = z
+  .strictObject(
+    {
+      currency: z.string({ error: 'must be a string' }).transform((value, ctx) => {
+        const currency = parseCurrency(value);
+        if (currency) return currency;
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be one of the supported ISO 4217 codes: ${SUPPORTED_CURRENCIES.join(', ')}`,
+        });
+        return z.NEVER;
+      }),
+      items: z
+        .array(item, { error: 'must be an array of items' })
+        .min(1, 'must hold at least 1 item')
+        .max(MAX_ITEMS, `must hold at most ${MAX_ITEMS} items`),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+  )
+  .superRefine((order, ctx) => {
+    const problem = chargeAmountProblem(orderTotal(order.items), order.currency);
+    if (problem)
+      ctx.addIssue({ code: 'custom', path: ['items'], message: `order total ${problem}` });
+  });
+
+export type CreateOrderInput = z.infer<typeof createOrderSchema>;
+
+export const listOrdersQuerySchema = z.strictObject({
+  limit: z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .default(20)
+    // Larger pages are served at the cap rather than refused.
+    .transform((limit) => Math.min(limit, 100)),
+  cursor: z.string().max(200, 'is not a valid cursor').optional(),
+});
+
+export type ListOrdersQuery = z.infer<typeof listOrdersQuerySchema>;

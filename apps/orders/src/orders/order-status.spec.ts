@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  assertTransition,
+  canTransition,
+  isTerminal,
+  ORDER_STATUSES,
+  type OrderStatus,
+  statusesLeadingTo,
+} from './order-status.js';
+
+describe('order status transitions', () => {
+  const allowed: [OrderStatus, OrderStatus][] = [
+    ['pending_payment', 'awaiting_payment'],
+    ['pending_payment', 'canceled'],
+    ['awaiting_payment', 'paid'],
+    ['awaiting_payment', 'payment_failed'],
+    ['awaiting_payment', 'canceled'],
+    ['payment_failed', 'awaiting_payment'],
+    ['payment_failed', 'paid'],
+    ['payment_failed', 'canceled'],
+    ['paid', 'partially_refunded'],
+    ['paid', 'refunded'],
+    ['paid', 'disputed'],
+    ['partially_refunded', 'refunded'],
+    ['partially_refunded', 'disputed'],
+    ['disputed', 'paid'],
+    ['disputed', 'refunded'],
+  ];
+
+  it.each(allowed)('allows %s -> %s', (from, to) => {
+    expect(canTransition(from, to)).toBe(true);
+    expect(() => assertTransition(from, to)).not.toThrow();
+  });
+
+  const allowedKeys = new Set(allowed.map(([from, to]) => `${from}->${to}`));
+  const forbidden = ORDER_STATUSES.flatMap((from) =>
+    ORDER_STATUSES.filter((to) => to !== from && !allowedKeys.has(`${from}->${to}`)).map(
+      (to) => [from, to] as [OrderStatus, OrderStatus],
+    ),
+  );
+
+  it.each(forbidden)('refuses %s -> %s with a conflict', (from, to) => {
+    expect(canTransition(from, to)).toBe(false);
+    expect(() => assertTransition(from, to)).toThrow(expect.objectContaining({ code: 'conflict' }));
+  });
+
+  it.each(ORDER_STATUSES.map((s) => [s]))('treats a repeated %s as a no-op', (status) => {
+    expect(canTransition(status, status)).toBe(true);
+  });
+
+  it('never lets a terminal order move', () => {
+    expect(ORDER_STATUSES.filter(isTerminal)).toEqual(['canceled', 'refunded']);
+    for (const to of ORDER_STATUSES) {
+      if (to !== 'canceled') expect(canTransition('canceled', to)).toBe(false);
+      if (to !== 'refunded') expect(canTransition('refunded', to)).toBe(false);
+    }
+  });
+
+  it('lists the states an update may start from', () => {
+    expect(statusesLeadingTo('awaiting_payment')).toEqual([
+      'pending_payment',
+      'awaiting_payment',
+      'payment_failed',
+    ]);
+  });
+});

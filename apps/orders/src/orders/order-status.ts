@@ -1,0 +1,50 @@
+import { DomainError } from '#common/errors.js';
+
+/**
+ * The order lifecycle. An order is created `pending_payment`, becomes `awaiting_payment` once its
+ * payment exists, and follows the payment from there.
+ */
+export const ORDER_STATUSES = [
+  'pending_payment',
+  'awaiting_payment',
+  'paid',
+  'payment_failed',
+  'canceled',
+  'partially_refunded',
+  'refunded',
+  'disputed',
+] as const;
+
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Allowed moves. Staying in the same state is always allowed and changes nothing. */
+export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending_payment: ['awaiting_payment', 'canceled'],
+  awaiting_payment: ['paid', 'payment_failed', 'canceled'],
+  // The customer may try another card after a decline.
+  payment_failed: ['awaiting_payment', 'paid', 'canceled'],
+  paid: ['partially_refunded', 'refunded', 'disputed'],
+  partially_refunded: ['refunded', 'disputed'],
+  disputed: ['paid', 'refunded'],
+  refunded: [],
+  canceled: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return from === to || ORDER_TRANSITIONS[from].includes(to);
+}
+
+/** The states from which `to` can be reached, for conditional updates decided by the database. */
+export function statusesLeadingTo(to: OrderStatus): OrderStatus[] {
+  return ORDER_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export function assertTransition(from: OrderStatus, to: OrderStatus): void {
+  if (!canTransition(from, to)) {
+    throw new DomainError('conflict', `An order that is ${from} cannot become ${to}.`);
+  }
+}
+
+export function isTerminal(status: OrderStatus): boolean {
+  return ORDER_TRANSITIONS[status].length === 0;
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Clock, IdGenerator } from '#common/clock.js';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { PaymentsClientModule } from '../payments/payments-client.module.js';
+import { OrderItem } from './order-item.entity.js';
+import { Order } from './order.entity.js';
+import { OrdersGrpcController } from './orders.grpc.controller.js';
+import { OrdersHttpController } from './orders.http.controller.js';
+import { OrdersRepository } from './orders.repository.js';
+import { OrdersService } from './orders.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentsClientModule],
+  controllers: [OrdersHttpController, OrdersGrpcController],
+  providers: [OrdersService, OrdersRepository, JwtAuthGuard, Clock, IdGenerator],
+})
+export class OrdersModule {}

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, IdGenerator } from '#common/clock.js';
+import { DomainError } from '#common/errors.js';
+import { isUuid } from '#common/uuid.js';
+import { PaymentsClient } from '../payments/payments.client.js';
+import type { CreateOrderInput, ListOrdersQuery } from './dto/create-order.dto.js';
+import { decodeCursor, encodeCursor } from './order-cursor.js';
+import { OrderItem } from './order-item.entity.js';
+import { orderTotal } from './order-total.js';
+import { Order } from './order.entity.js';
+import { OrdersRepository } from './orders.repository.js';
+
+export interface OrderPage {
+  orders: Order[];
+  nextCursor: string | null;
+}
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly orders: OrdersRepository,
+    private readonly payments: PaymentsClient,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  /**
+   * Records the order, then asks payments for its payment. The order is committed first so that
+   * payments can point at it; if payments fails, the order stays `pending_payment`, which blocks
+   * nothing: the call can be repeated for the same order.
+   */
+  async createOrder(customerId: string, input: CreateOrderInput): Promise<Order> {
+    const order = this.newOrder(customerId, input);
+    await this.orders.insert(order);
+    return this.requestPayment(order);
+  }
+
+  async requestPayment(order: Order): Promise<Order> {
+    const payment = await this.payments.createPayment(
+      {
+        orderId: order.id,
+        customerId: order.customerId,
+        amount: { amount: String(order.amount), currency: order.currency },
+      },
+      `order-${order.id}-create-payment`,
+    );
+    const attached = {
+      paymentId: payment.id,
+      paymentStatus: paymentStatusName(payment.status),
+      clientSecret: payment.clientSecret,
+      updatedAt: this.clock.now(),
+    };
+    if (!(await this.orders.attachPayment(order.id, attached))) {
+      const current = await this.orders.findById(order.id);
+      if (current?.paymentId === payment.id) return current;
+      throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
+    }
+    return Object.assign(order, attached, {
+      status: 'awaiting_payment',
+      paymentClientSecret: attached.clientSecret,
+    });
+  }
+
+  /** A customer only ever sees their own orders; anyone else's is indistinguishable from none. */
+  async getOrder(customerId: string, orderId: string): Promise<Order> {
+    const order = isUuid(orderId) ? await this.orders.findForCustomer(orderId, customerId) : null;
+    if (!order) throw new DomainError('not_found', `Order ${orderId} does not exist.`);
+    return order;
+  }
+
+  async getOrderById(orderId: string): Promise<Order> {
+    if (!isUuid(orderId)) {
+      throw DomainError.validation([{ field: 'order_id', message: 'must be a UUID' }]);
+    }
+    const order = await this.orders.findById(orderId);
+    if (!order) throw new DomainError('not_found', `Order ${orderId} does not exist.`);
+    return order;
+  }
+
+  async listOrders(customerId: string, query: ListOrdersQuery): Promise<OrderPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    // One extra row tells whether another page exists without a count query.
+    const rows = await this.orders.listForCustomer(customerId, query.limit + 1, after);
+    const orders = rows.slice(0, query.limit);
+    const last = orders.at(-1);
+    return {
+      orders,
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    };
+  }
+
+  private newOrder(customerId: string, input: CreateOrderInput): Order {
+    const now = this.clock.now();
+    const id = this.ids.uuid();
+    return Object.assign(new Order(), {
+      id,
+      customerId,
+      status: 'pending_payment',
+      currency: input.currency,
+      amount: orderTotal(input.items),
+      items: input.items.map((item, position) =>
+        Object.assign(new OrderItem(), { ...item, orderId: id, position }),
+      ),
+      paymentId: null,
+      paymentStatus: null,
+      paymentClientSecret: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+}
+
+/** `PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD` -> `requires_payment_method`, as Stripe names it. */
+export function paymentStatusName(status: string): string {
+  return status.replace(/^PAYMENT_STATUS_/, '').toLowerCase();
+}

@@ -1,0 +1,42 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import type { Server } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { configureHttp, httpAdapter } from '#common/http.js';
+import { logLevels } from '#common/logging.js';
+import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
+import { AppModule } from './app.module.js';
+import type { PaymentsConfig } from './config.js';
+
+const PAYMENT_SERVICE = `${PAYMENTS_PACKAGE}.PaymentService`;
+
+/**
+ * Builds and starts the payments service: HTTP (health, later webhooks) and the gRPC
+ * PaymentService with the standard grpc.health.v1 service beside it.
+ */
+export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    httpAdapter(),
+    { logger: logLevels(config.logLevel), bodyParser: false },
+  );
+  configureHttp(app);
+
+  const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
+  app.connectMicroservice<GrpcOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: PAYMENTS_PACKAGE,
+      protoPath: paymentsProtoPath(),
+      url: `${config.grpc.host}:${config.grpc.port}`,
+      loader: grpcLoaderOptions(),
+      gracefulShutdown: true,
+      onLoadPackageDefinition: (_pkg: unknown, server: Server) => grpcHealth.addToServer(server),
+    },
+  });
+
+  await app.startAllMicroservices();
+  await app.listen({ port: config.http.port, host: config.http.host });
+  return app;
+}

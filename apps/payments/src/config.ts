@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { DEFAULT_PORTS, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { env, loadConfig } from '#common/config.js';
+
+const schema = z
+  .object({
+    NODE_ENV: env.nodeEnv(),
+    LOG_LEVEL: env.logLevel(),
+    PAYMENTS_HTTP_HOST: env.optionalString().default('127.0.0.1'),
+    PAYMENTS_HTTP_PORT: env.port(DEFAULT_PORTS.paymentsHttp),
+    PAYMENTS_GRPC_HOST: env.optionalString().default('127.0.0.1'),
+    PAYMENTS_GRPC_PORT: env.port(DEFAULT_PORTS.paymentsGrpc),
+    PAYMENTS_DATABASE_URL: env.postgresUrl(),
+    PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
+    STRIPE_SECRET_KEY: env
+      .optionalString()
+      .refine(
+        (key) => key === undefined || /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(key),
+        'must be a Stripe secret or restricted key (sk_... or rk_...)',
+      ),
+    STRIPE_API_URL: env.optionalString().pipe(z.url({ error: 'must be a URL' }).optional()),
+    STRIPE_TIMEOUT_MS: env.positiveInt(10_000),
+    STRIPE_MAX_NETWORK_RETRIES: env.nonNegativeInt(2),
+  })
+  .superRefine((value, ctx) => {
+    if (value.NODE_ENV === 'production' && !value.STRIPE_SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_SECRET_KEY'],
+        message: 'is required in production (the offline stand-in is for development)',
+      });
+    }
+  })
+  .transform((value) => ({
+    nodeEnv: value.NODE_ENV,
+    logLevel: value.LOG_LEVEL,
+    http: { host: value.PAYMENTS_HTTP_HOST, port: value.PAYMENTS_HTTP_PORT },
+    grpc: { host: value.PAYMENTS_GRPC_HOST, port: value.PAYMENTS_GRPC_PORT },
+    database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
+    stripe: stripeSettings(value),
+  }));
+
+export type PaymentsConfig = z.infer<typeof schema>;
+
+/** DI token of the validated configuration. */
+export const PAYMENTS_CONFIG = Symbol('PAYMENTS_CONFIG');
+
+export function loadPaymentsConfig(environment: NodeJS.ProcessEnv = process.env): PaymentsConfig {
+  return loadConfig(schema, environment);
+}
+
+const STAND_IN_URL = `http://127.0.0.1:${DEFAULT_PORTS.stripeStandIn}`;
+
+/**
+ * With a secret key and no API URL, the real Stripe API. Without a key, the offline stand-in
+ * (at STRIPE_API_URL or its default port).
+ */
+function stripeSettings(value: {
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_API_URL?: string;
+  STRIPE_TIMEOUT_MS: number;
+  STRIPE_MAX_NETWORK_RETRIES: number;
+}) {
+  const apiUrl = value.STRIPE_API_URL ?? (value.STRIPE_SECRET_KEY ? undefined : STAND_IN_URL);
+  return {
+    secretKey: value.STRIPE_SECRET_KEY ?? STAND_IN_STRIPE_KEY,
+    apiUrl: apiUrl ? new URL(apiUrl) : undefined,
+    timeoutMs: value.STRIPE_TIMEOUT_MS,
+    maxNetworkRetries: value.STRIPE_MAX_NETWORK_RETRIES,
+  };
+}

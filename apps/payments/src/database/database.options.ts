@@ -1,0 +1,18 @@
+import type { DataSourceOptions } from 'typeorm';
+import { Payment } from '../payments/payment.entity.js';
+import { migrations } from './migrations/index.js';
+
+/** The payments database: schema from migrations only, applied at start-up. */
+export function databaseOptions(database: { url: string; poolSize: number }): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: database.url,
+    entities: [Payment],
+    migrations,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    extra: { max: database.poolSize },
+    applicationName: 'payments',
+  };
+}

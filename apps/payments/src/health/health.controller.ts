@@ -1,0 +1,25 @@
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { readiness } from '#common/health.js';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+  ) {}
+
+  /** The process is up; says nothing about its dependencies. */
+  @Get('live')
+  live() {
+    return this.health.check([]);
+  }
+
+  /** Ready to take traffic: the database answers. */
+  @Get('ready')
+  ready() {
+    return readiness(() =>
+      this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]),
+    );
+  }
+}

@@ -1,0 +1,37 @@
+import { PaymentStatus } from '#contracts/generated/payments/v1/payments.js';
+
+/**
+ * A payment's state: `creating` until its Stripe PaymentIntent exists, then the PaymentIntent's own
+ * status (https://docs.stripe.com/payments/paymentintents/lifecycle).
+ */
+export const PAYMENT_STATES = [
+  'creating',
+  'requires_payment_method',
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+  'requires_capture',
+  'canceled',
+  'succeeded',
+] as const;
+
+export type PaymentState = (typeof PAYMENT_STATES)[number];
+
+const TO_PROTO: Record<PaymentState, PaymentStatus> = {
+  creating: PaymentStatus.PAYMENT_STATUS_UNSPECIFIED,
+  requires_payment_method: PaymentStatus.PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD,
+  requires_confirmation: PaymentStatus.PAYMENT_STATUS_REQUIRES_CONFIRMATION,
+  requires_action: PaymentStatus.PAYMENT_STATUS_REQUIRES_ACTION,
+  processing: PaymentStatus.PAYMENT_STATUS_PROCESSING,
+  requires_capture: PaymentStatus.PAYMENT_STATUS_REQUIRES_CAPTURE,
+  canceled: PaymentStatus.PAYMENT_STATUS_CANCELED,
+  succeeded: PaymentStatus.PAYMENT_STATUS_SUCCEEDED,
+};
+
+export function toProtoStatus(state: PaymentState): PaymentStatus {
+  return TO_PROTO[state];
+}
+
+export function isPaymentState(value: string): value is PaymentState {
+  return (PAYMENT_STATES as readonly string[]).includes(value);
+}

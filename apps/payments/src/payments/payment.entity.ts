@@ -1,0 +1,37 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '#common/typeorm.js';
+import type { PaymentState } from './payment-state.js';
+
+@Entity({ name: 'payments' })
+export class Payment {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('uuid', { name: 'order_id' })
+  orderId!: string;
+
+  @Column('text', { name: 'customer_id' })
+  customerId!: string;
+
+  /** Minor units of `currency`. */
+  @Column('bigint', { transformer: bigintAsNumber })
+  amount!: number;
+
+  @Column('char', { length: 3 })
+  currency!: string;
+
+  @Column('text')
+  status!: PaymentState;
+
+  @Column('text', { name: 'provider_payment_id', nullable: true })
+  providerPaymentId!: string | null;
+
+  @Column('text', { name: 'client_secret', nullable: true })
+  clientSecret!: string | null;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Clock, IdGenerator } from '#common/clock.js';
+import { StripeModule } from '../stripe/stripe.module.js';
+import { Payment } from './payment.entity.js';
+import { PaymentsGrpcController } from './payments.grpc.controller.js';
+import { PaymentsRepository } from './payments.repository.js';
+import { PaymentsService } from './payments.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Payment]), StripeModule],
+  controllers: [PaymentsGrpcController],
+  providers: [PaymentsService, PaymentsRepository, Clock, IdGenerator],
+})
+export class PaymentsModule {}

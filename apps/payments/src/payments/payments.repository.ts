@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { Payment } from './payment.entity.js';
+import type { PaymentState } from './payment-state.js';
+
+export interface RecordedIntent {
+  providerPaymentId: string;
+  clientSecret: string;
+  status: PaymentState;
+  updatedAt: Date;
+}
+
+@Injectable()
+export class PaymentsRepository {
+  constructor(@InjectRepository(Payment) private readonly payments: Repository<Payment>) {}
+
+  /**
+   * Inserts the payment unless its order already has one, and returns the order's payment either
+   * way. The unique order_id constraint decides races between concurrent calls.
+   */
+  async insertOrGetByOrder(candidate: Payment): Promise<Payment> {
+    await this.payments
+      .createQueryBuilder()
+      .insert()
+      .into(Payment)
+      .values(candidate)
+      .orIgnore()
+      .execute();
+    return this.payments.findOneByOrFail({ orderId: candidate.orderId });
+  }
+
+  findById(id: string): Promise<Payment | null> {
+    return this.payments.findOneBy({ id });
+  }
+
+  /**
+   * Attaches the PaymentIntent to a payment that has none yet; a payment that already has it (a
+   * concurrent call won) is returned unchanged.
+   */
+  async recordIntent(id: string, intent: RecordedIntent): Promise<Payment> {
+    await this.payments.update({ id, providerPaymentId: IsNull() }, intent);
+    return this.payments.findOneByOrFail({ id });
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, IdGenerator } from '#common/clock.js';
+import { DomainError, type FieldError } from '#common/errors.js';
+import { chargeAmountProblem, type CurrencyCode, parseCurrency } from '#common/money.js';
+import { isUuid } from '#common/uuid.js';
+import { StripeGateway } from '../stripe/stripe.gateway.js';
+import { Payment } from './payment.entity.js';
+import { isPaymentState } from './payment-state.js';
+import { PaymentsRepository } from './payments.repository.js';
+
+export interface CreatePaymentCommand {
+  orderId: string;
+  customerId: string;
+  /** Minor units, as the decimal string int64 travels in. */
+  amount: string;
+  currency: string;
+}
+
+interface ValidPaymentRequest {
+  orderId: string;
+  customerId: string;
+  amount: number;
+  currency: CurrencyCode;
+}
+
+@Injectable()
+export class PaymentsService {
+  constructor(
+    private readonly payments: PaymentsRepository,
+    private readonly stripe: StripeGateway,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  /**
+   * Returns the order's payment, creating it and its Stripe PaymentIntent when needed. Progress is
+   * recorded before and after the Stripe call, and Stripe sees a key derived from our payment id,
+   * so a retry after any failure (ours, the network's or Stripe's) resumes with the same
+   * PaymentIntent instead of creating a second one.
+   */
+  async createPayment(command: CreatePaymentCommand): Promise<Payment> {
+    const request = validateCreatePayment(command);
+    const now = this.clock.now();
+    const payment = await this.payments.insertOrGetByOrder(
+      Object.assign(new Payment(), {
+        id: this.ids.uuid(),
+        ...request,
+        status: 'creating',
+        providerPaymentId: null,
+        clientSecret: null,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+    if (
+      payment.amount !== request.amount ||
+      payment.currency !== request.currency ||
+      payment.customerId !== request.customerId
+    ) {
+      throw new DomainError(
+        'precondition_failed',
+        `Order ${request.orderId} already has a payment of ${payment.amount} ${payment.currency}.`,
+      );
+    }
+    if (payment.providerPaymentId) return payment;
+
+    const intent = await this.stripe.createPaymentIntent({
+      amount: payment.amount,
+      currency: payment.currency,
+      metadata: {
+        order_id: payment.orderId,
+        payment_id: payment.id,
+        customer_id: payment.customerId,
+      },
+      idempotencyKey: `payment-${payment.id}-create-intent`,
+    });
+    if (!intent.client_secret || !isPaymentState(intent.status)) {
+      throw new DomainError('internal', `Stripe returned an unusable PaymentIntent ${intent.id}.`);
+    }
+    return this.payments.recordIntent(payment.id, {
+      providerPaymentId: intent.id,
+      clientSecret: intent.client_secret,
+      status: intent.status,
+      updatedAt: this.clock.now(),
+    });
+  }
+
+  async getPayment(paymentId: string): Promise<Payment> {
+    if (!isUuid(paymentId)) {
+      throw DomainError.validation([{ field: 'payment_id', message: 'must be a UUID' }]);
+    }
+    const payment = await this.payments.findById(paymentId);
+    if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
+    return payment;
+  }
+}
+
+function validateCreatePayment(command: CreatePaymentCommand): ValidPaymentRequest {
+  const errors: FieldError[] = [];
+  if (!isUuid(command.orderId)) errors.push({ field: 'order_id', message: 'must be a UUID' });
+  if (!/^[\x21-\x7e]{1,255}$/.test(command.customerId)) {
+    errors.push({ field: 'customer_id', message: 'must be 1 to 255 visible ASCII characters' });
+  }
+  const currency = parseCurrency(command.currency);
+  if (!currency || command.currency !== currency) {
+    errors.push({
+      field: 'amount.currency',
+      message: 'must be a supported lowercase ISO 4217 code',
+    });
+  }
+  const amount = /^\d{1,15}$/.test(command.amount) ? Number(command.amount) : Number.NaN;
+  const amountProblem = currency
+    ? chargeAmountProblem(amount, currency)
+    : Number.isSafeInteger(amount) && amount > 0
+      ? undefined
+      : 'must be a positive integer';
+  if (amountProblem) errors.push({ field: 'amount.amount', message: amountProblem });
+  if (errors.length > 0 || !currency) throw DomainError.validation(errors);
+  return { orderId: command.orderId, customerId: command.customerId, amount, currency };
+}

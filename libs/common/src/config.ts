@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** Raised at boot when the environment does not describe a runnable service. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment against a schema whose keys are the variable names. Every problem is
+ * reported at once, each naming its variable, so an operator fixes them in one go.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(environment)';
+      return `${key}: ${issue.message}`;
+    }),
+  );
+}
+
+/** Shared variable shapes. Empty strings count as unset, as they do in most .env tooling. */
+export const env = {
+  port: (fallback: number) =>
+    z.preprocess(
+      emptyToUndefined,
+      z.coerce
+        .number({ error: 'must be a port number' })
+        .int('must be a port number')
+        .min(0, 'must be a port number between 0 and 65535')
+        .max(65535, 'must be a port number between 0 and 65535')
+        .default(fallback),
+    ),
+  positiveInt: (fallback: number) =>
+    z.preprocess(
+      emptyToUndefined,
+      z.coerce.number().int('must be an integer').positive('must be positive').default(fallback),
+    ),
+  nonNegativeInt: (fallback: number) =>
+    z.preprocess(
+      emptyToUndefined,
+      z.coerce.number().int('must be an integer').min(0, 'must not be negative').default(fallback),
+    ),
+  postgresUrl: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .url({ error: 'must be a postgres:// URL' })
+        .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
+    ),
+  hostPort: (fallback: string) =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port')
+        .default(fallback),
+    ),
+  optionalString: () => z.preprocess(emptyToUndefined, z.string().optional()),
+  nodeEnv: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z.enum(['development', 'test', 'production']).default('development'),
+    ),
+  logLevel: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    ),
+};
+
+function emptyToUndefined(value: unknown): unknown {
+  return value === '' ? undefined : value;
+}

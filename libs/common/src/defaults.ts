@@ -1,0 +1,17 @@
+/** Default ports of the local setup; every one can be overridden by configuration. */
+export const DEFAULT_PORTS = {
+  ordersHttp: 3000,
+  ordersGrpc: 50052,
+  paymentsHttp: 3001,
+  paymentsGrpc: 50051,
+  stripeStandIn: 12111,
+} as const;
+
+/**
+ * The development JWT secret (HS256), documented in .env.example. Accepted only when
+ * NODE_ENV is not production; production must configure its own.
+ */
+export const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-do-not-use-in-production';
+
+/** The API key the services use against the offline Stripe stand-in. */
+export const STAND_IN_STRIPE_KEY = 'sk_test_stand_in';

@@ -1,0 +1,20 @@
+import { ServiceUnavailableException } from '@nestjs/common';
+import type { HealthCheckResult } from '@nestjs/terminus';
+import { DomainError } from './errors.js';
+
+/**
+ * Runs a terminus check; an unhealthy result becomes a 503 problem naming the failed checks, so
+ * readiness answers in the same problem+json shape as every other error.
+ */
+export async function readiness(
+  check: () => Promise<HealthCheckResult>,
+): Promise<HealthCheckResult> {
+  try {
+    return await check();
+  } catch (error) {
+    if (!(error instanceof ServiceUnavailableException)) throw error;
+    const result = error.getResponse() as Partial<HealthCheckResult>;
+    const failed = Object.keys(result.error ?? {});
+    throw new DomainError('unavailable', `Not ready: ${failed.join(', ') || 'unknown'} unhealthy.`);
+  }
+}

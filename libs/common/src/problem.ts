@@ -1,0 +1,58 @@
+import type { ErrorCode, FieldError } from './errors.js';
+
+/** An RFC 9457 problem details object. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errors?: FieldError[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+interface ProblemType {
+  status: number;
+  title: string;
+}
+
+/**
+ * The problem types every HTTP API of this project answers with, keyed by the error code that
+ * also names the type (`/problems/<code>`). The README documents each.
+ */
+export const PROBLEM_TYPES: Record<
+  ErrorCode | 'payload_too_large' | 'unsupported_media_type' | 'method_not_allowed',
+  ProblemType
+> = {
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 422, title: 'Validation failed' },
+  unauthenticated: { status: 401, title: 'Unauthenticated' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  precondition_failed: { status: 422, title: 'Precondition failed' },
+  unimplemented: { status: 501, title: 'Not implemented' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+  internal: { status: 500, title: 'Internal server error' },
+};
+
+export type ProblemCode = keyof typeof PROBLEM_TYPES;
+
+export function problemTypeUri(code: ProblemCode): string {
+  return `/problems/${code.replaceAll('_', '-')}`;
+}
+
+export function buildProblem(
+  code: ProblemCode,
+  detail: string,
+  instance: string,
+  errors?: FieldError[],
+): Problem {
+  const { status, title } = PROBLEM_TYPES[code];
+  const problem: Problem = { type: problemTypeUri(code), title, status, detail, instance };
+  if (errors && errors.length > 0) problem.errors = errors;
+  return problem;
+}

