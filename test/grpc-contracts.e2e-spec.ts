@@ -96,6 +96,26 @@ describe('gRPC contracts (end to end)', () => {
       expect(intents).toHaveLength(1);
     });
 
+    it('resumes after a crash between Stripe and the commit: same payment, one PaymentIntent', async () => {
+      const request = createRequest();
+      const key = randomUUID();
+      stack.paymentFaults.arm('after-stripe-create-intent');
+      expect((await grpcError(createPayment(request, key))).code).toBe(status.UNAVAILABLE);
+      const { payment } = await createPayment(request, key);
+      expect(payment?.providerPaymentId).toMatch(/^pi_/);
+      const intents = stack.stripe
+        .paymentIntents()
+        .filter((pi) => pi.metadata.order_id === request.orderId);
+      expect(intents.map((pi) => pi.id)).toEqual([payment?.providerPaymentId]);
+    });
+
+    it('refuses an idempotency key already used for another order', async () => {
+      const key = randomUUID();
+      await createPayment(createRequest(), key);
+      const error = await grpcError(createPayment(createRequest(), key));
+      expect(error.code).toBe(status.FAILED_PRECONDITION);
+    });
+
     it.each([
       ['a malformed order id', { orderId: 'order-1' }, 'order_id'],
       ['an empty customer id', { customerId: '' }, 'customer_id'],
@@ -163,7 +183,11 @@ describe('gRPC contracts (end to end)', () => {
       const token = await tokenFor('cus_grpc_orders');
       const created = await fetch(`${stack.ordersUrl}/api/v1/orders`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+        },
         body: JSON.stringify({
           currency: 'jpy',
           items: [{ sku: 'TEA', name: 'Tea', quantity: 3, unitAmount: 700 }],

@@ -6,8 +6,16 @@ import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
 import { startOrdersApp } from '../../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
+import { PaymentsClient } from '../../apps/orders/src/payments/payments.client.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
+import { Faults } from '../../apps/payments/src/faults.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
+
+/** Extra environment for either service (overrides the test defaults). */
+export interface StackEnv {
+  orders?: NodeJS.ProcessEnv;
+  payments?: NodeJS.ProcessEnv;
+}
 
 /**
  * Both services as they run in production, over loopback: their own databases on the test
@@ -15,6 +23,7 @@ import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
  */
 export class Stack {
   private constructor(
+    private readonly env: StackEnv,
     readonly stripe: StripeStandIn,
     readonly ordersDb: TestDatabase,
     readonly paymentsDb: TestDatabase,
@@ -26,7 +35,7 @@ export class Stack {
     private paymentsApp?: NestFastifyApplication,
   ) {}
 
-  static async start(): Promise<Stack> {
+  static async start(env: StackEnv = {}): Promise<Stack> {
     const [stripe, ordersDb, paymentsDb, ordersHttp, ordersGrpc, paymentsHttp, paymentsGrpc] =
       await Promise.all([
         StripeStandIn.start({ port: 0 }),
@@ -37,7 +46,7 @@ export class Stack {
         freePort(),
         freePort(),
       ]);
-    const stack = new Stack(stripe, ordersDb, paymentsDb, {
+    const stack = new Stack(env, stripe, ordersDb, paymentsDb, {
       ordersHttp,
       ordersGrpc,
       paymentsHttp,
@@ -55,18 +64,24 @@ export class Stack {
 
   async startOrders(): Promise<void> {
     const { ordersHttp, ordersGrpc, paymentsGrpc } = this.ports;
-    this.ordersApp = await startOrdersApp(
-      loadOrdersConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'fatal',
-        ORDERS_HTTP_PORT: String(ordersHttp),
-        ORDERS_GRPC_PORT: String(ordersGrpc),
-        ORDERS_DATABASE_URL: this.ordersDb.url,
-        ORDERS_DATABASE_POOL_SIZE: '4',
-        PAYMENTS_GRPC_URL: `127.0.0.1:${paymentsGrpc}`,
-        PAYMENTS_GRPC_TIMEOUT_MS: '5000',
-      }),
-    );
+    this.ordersApp = await startTestOrders({
+      httpPort: ordersHttp,
+      grpcPort: ordersGrpc,
+      databaseUrl: this.ordersDb.url,
+      paymentsUrl: `127.0.0.1:${paymentsGrpc}`,
+      env: this.env.orders,
+    });
+  }
+
+  async stopOrders(): Promise<void> {
+    await this.ordersApp?.close();
+    this.ordersApp = undefined;
+  }
+
+  /** The running orders application (for its providers). */
+  get orders(): NestFastifyApplication {
+    if (!this.ordersApp) throw new Error('orders is not running');
+    return this.ordersApp;
   }
 
   get ordersUrl(): string {
@@ -96,8 +111,21 @@ export class Stack {
         PAYMENTS_DATABASE_POOL_SIZE: '4',
         STRIPE_API_URL: this.stripe.url,
         STRIPE_MAX_NETWORK_RETRIES: '0',
+        PAYMENTS_FAULT_INJECTION: 'true',
+        ...this.env.payments,
       }),
     );
+  }
+
+  /** payments' fault injection (see apps/payments/src/faults.ts). */
+  get paymentFaults(): Faults {
+    if (!this.paymentsApp) throw new Error('payments is not running');
+    return this.paymentsApp.get(Faults);
+  }
+
+  /** orders' client of payments, for its circuit state and call count. */
+  get paymentsClient(): PaymentsClient {
+    return this.orders.get(PaymentsClient);
   }
 
   async stopPayments(): Promise<void> {
@@ -111,6 +139,30 @@ export class Stack {
     await this.stripe.stop();
     await Promise.all([this.ordersDb.drop(), this.paymentsDb.drop()]);
   }
+}
+
+/** orders alone, as the tests configure it, talking to whatever listens at `paymentsUrl`. */
+export function startTestOrders(options: {
+  httpPort: number;
+  grpcPort: number;
+  databaseUrl: string;
+  paymentsUrl: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<NestFastifyApplication> {
+  return startOrdersApp(
+    loadOrdersConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'fatal',
+      ORDERS_HTTP_PORT: String(options.httpPort),
+      ORDERS_GRPC_PORT: String(options.grpcPort),
+      ORDERS_DATABASE_URL: options.databaseUrl,
+      ORDERS_DATABASE_POOL_SIZE: '4',
+      PAYMENTS_GRPC_URL: options.paymentsUrl,
+      PAYMENTS_RETRY_INITIAL_DELAY_MS: '10',
+      PAYMENTS_RETRY_MAX_DELAY_MS: '50',
+      ...options.env,
+    }),
+  );
 }
 
 /** A storefront token for the customer, signed like the development tokens. */

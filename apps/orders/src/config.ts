@@ -13,7 +13,15 @@ const schema = z
     ORDERS_DATABASE_URL: env.postgresUrl(),
     ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
     PAYMENTS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
-    PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(15_000),
+    PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
+    PAYMENTS_RETRY_MAX_ATTEMPTS: env.positiveInt(3),
+    PAYMENTS_RETRY_INITIAL_DELAY_MS: env.positiveInt(100),
+    PAYMENTS_RETRY_MAX_DELAY_MS: env.positiveInt(1_000),
+    PAYMENTS_BREAKER_THRESHOLD: env.positiveInt(5),
+    PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS: env.positiveInt(30_000),
+    IDEMPOTENCY_RETENTION_HOURS: env.positiveInt(24),
+    IDEMPOTENCY_LOCK_TIMEOUT_MS: env.positiveInt(30_000),
+    IDEMPOTENCY_CLEANUP_INTERVAL_MS: env.positiveInt(10 * 60_000),
     JWT_SECRET: env
       .optionalString()
       .refine(
@@ -38,7 +46,24 @@ const schema = z
     http: { host: value.ORDERS_HTTP_HOST, port: value.ORDERS_HTTP_PORT },
     grpc: { host: value.ORDERS_GRPC_HOST, port: value.ORDERS_GRPC_PORT },
     database: { url: value.ORDERS_DATABASE_URL, poolSize: value.ORDERS_DATABASE_POOL_SIZE },
-    payments: { url: value.PAYMENTS_GRPC_URL, timeoutMs: value.PAYMENTS_GRPC_TIMEOUT_MS },
+    payments: {
+      url: value.PAYMENTS_GRPC_URL,
+      timeoutMs: value.PAYMENTS_GRPC_TIMEOUT_MS,
+      retry: {
+        maxAttempts: value.PAYMENTS_RETRY_MAX_ATTEMPTS,
+        initialDelayMs: value.PAYMENTS_RETRY_INITIAL_DELAY_MS,
+        maxDelayMs: value.PAYMENTS_RETRY_MAX_DELAY_MS,
+      },
+      breaker: {
+        threshold: value.PAYMENTS_BREAKER_THRESHOLD,
+        halfOpenAfterMs: value.PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS,
+      },
+    },
+    idempotency: {
+      retentionHours: value.IDEMPOTENCY_RETENTION_HOURS,
+      lockTimeoutMs: value.IDEMPOTENCY_LOCK_TIMEOUT_MS,
+      cleanupIntervalMs: value.IDEMPOTENCY_CLEANUP_INTERVAL_MS,
+    },
     jwt: {
       secret: value.JWT_SECRET ?? DEV_JWT_SECRET,
       issuer: value.JWT_ISSUER,

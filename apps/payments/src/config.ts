@@ -19,10 +19,18 @@ const schema = z
         'must be a Stripe secret or restricted key (sk_... or rk_...)',
       ),
     STRIPE_API_URL: env.optionalString().pipe(z.url({ error: 'must be a URL' }).optional()),
-    STRIPE_TIMEOUT_MS: env.positiveInt(10_000),
+    STRIPE_TIMEOUT_MS: env.positiveInt(8_000),
     STRIPE_MAX_NETWORK_RETRIES: env.nonNegativeInt(2),
+    PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
   })
   .superRefine((value, ctx) => {
+    if (value.PAYMENTS_FAULT_INJECTION === 'true' && value.NODE_ENV !== 'test') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENTS_FAULT_INJECTION'],
+        message: 'is a test-only switch: allowed only with NODE_ENV=test',
+      });
+    }
     if (value.NODE_ENV === 'production' && !value.STRIPE_SECRET_KEY) {
       ctx.addIssue({
         code: 'custom',
@@ -38,6 +46,7 @@ const schema = z
     grpc: { host: value.PAYMENTS_GRPC_HOST, port: value.PAYMENTS_GRPC_PORT },
     database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
     stripe: stripeSettings(value),
+    faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
   }));
 
 export type PaymentsConfig = z.infer<typeof schema>;

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'not_found'
   | 'conflict'
+  | 'idempotency_key_in_use'
+  | 'idempotency_key_reused'
   | 'precondition_failed'
   | 'unimplemented'
   | 'unavailable'
@@ -19,14 +21,24 @@ export interface FieldError {
   message: string;
 }
 
+export interface DomainErrorOptions {
+  /** For `unavailable`: when a retry has a chance, in seconds (HTTP `Retry-After`). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
 export class DomainError extends Error {
+  readonly retryAfterSeconds?: number;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly fields: FieldError[] = [],
+    options: DomainErrorOptions = {},
   ) {
-    super(message);
+    super(message, { cause: options.cause });
     this.name = 'DomainError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   static validation(fields: FieldError[], message = 'The request is not valid.'): DomainError {

@@ -9,6 +9,8 @@ const STATUS_BY_CODE: Record<ErrorCode, GrpcStatus> = {
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
   not_found: GrpcStatus.NOT_FOUND,
   conflict: GrpcStatus.ABORTED,
+  idempotency_key_in_use: GrpcStatus.ABORTED,
+  idempotency_key_reused: GrpcStatus.FAILED_PRECONDITION,
   precondition_failed: GrpcStatus.FAILED_PRECONDITION,
   unimplemented: GrpcStatus.UNIMPLEMENTED,
   unavailable: GrpcStatus.UNAVAILABLE,
@@ -56,6 +58,17 @@ export function fromGrpcError(error: unknown, peer: string): DomainError {
     default:
       return new DomainError('internal', `The ${peer} service failed (gRPC status ${code}).`);
   }
+}
+
+const TRANSIENT = new Set<number>([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+]);
+
+/** Failures that may pass: worth a retry, and counted by circuit breakers. */
+export function isTransientGrpcError(error: unknown): boolean {
+  return TRANSIENT.has((error as Partial<ServiceError> | undefined)?.code ?? -1);
 }
 
 /** Server side: every exception a gRPC handler throws leaves as a proper status code. */

@@ -37,43 +37,51 @@ function isFrameworkError(error: unknown): error is FrameworkError {
   );
 }
 
+const logger = new Logger('Problem');
+
 /**
- * Turns every error that reaches the HTTP layer into an RFC 9457 problem+json body. Only the
- * messages of errors we raise on purpose reach the client; anything else is a generic 500 and is
- * logged with its stack.
+ * The problem+json body for any error. Only the messages of errors we raise on purpose reach the
+ * client; anything else becomes a generic 500 and is logged with its stack.
  */
+export function toProblem(exception: unknown, instance: string): Problem {
+  if (isDomainError(exception)) {
+    if (exception.code === 'internal') logger.error(exception.message, exception.stack);
+    return buildProblem(exception.code, exception.message, instance, exception.fields);
+  }
+  if (exception instanceof HttpException) {
+    const code = CODE_BY_STATUS[exception.getStatus()];
+    if (code) return buildProblem(code, httpExceptionDetail(exception, code), instance);
+  }
+  if (isFrameworkError(exception)) {
+    const code = CODE_BY_STATUS[exception.statusCode] ?? 'bad_request';
+    return buildProblem(code, frameworkErrorDetail(exception, code), instance);
+  }
+  logger.error(
+    exception instanceof Error ? exception.message : String(exception),
+    exception instanceof Error ? exception.stack : undefined,
+  );
+  return buildProblem('internal', 'An unexpected error occurred.', instance);
+}
+
+/** HTTP headers that go with an error's problem body. */
+export function problemHeaders(exception: unknown, problem: Problem): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+  if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+  if (isDomainError(exception) && exception.retryAfterSeconds !== undefined) {
+    headers['retry-after'] = String(exception.retryAfterSeconds);
+  }
+  return headers;
+}
+
+/** Turns every error that reaches the HTTP layer into an RFC 9457 problem+json response. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  private readonly logger = new Logger(ProblemFilter.name);
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const problem = this.toProblem(exception, request.url);
-    if (problem.status === 401) void reply.header('www-authenticate', 'Bearer');
-    void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
-  }
-
-  toProblem(exception: unknown, instance: string): Problem {
-    if (isDomainError(exception)) {
-      if (exception.code === 'internal') this.logger.error(exception.message, exception.stack);
-      return buildProblem(exception.code, exception.message, instance, exception.fields);
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const code = CODE_BY_STATUS[status];
-      if (code) return buildProblem(code, httpExceptionDetail(exception, code), instance);
-    }
-    if (isFrameworkError(exception)) {
-      const code = CODE_BY_STATUS[exception.statusCode] ?? 'bad_request';
-      return buildProblem(code, frameworkErrorDetail(exception, code), instance);
-    }
-    this.logger.error(
-      exception instanceof Error ? exception.message : String(exception),
-      exception instanceof Error ? exception.stack : undefined,
-    );
-    return buildProblem('internal', 'An unexpected error occurred.', instance);
+    const problem = toProblem(exception, request.url);
+    void reply.status(problem.status).headers(problemHeaders(exception, problem)).send(problem);
   }
 }
 

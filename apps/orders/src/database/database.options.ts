@@ -1,4 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
+import { IdempotencyRecord } from '../idempotency/idempotency-record.entity.js';
 import { OrderItem } from '../orders/order-item.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { migrations } from './migrations/index.js';
@@ -8,7 +9,7 @@ export function databaseOptions(database: { url: string; poolSize: number }): Da
   return {
     type: 'postgres',
     url: database.url,
-    entities: [Order, OrderItem],
+    entities: [Order, OrderItem, IdempotencyRecord],
     migrations,
     migrationsRun: true,
     migrationsTransactionMode: 'each',

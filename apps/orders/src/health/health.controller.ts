@@ -1,16 +1,14 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { GRPCHealthIndicator, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
-import { PAYMENTS_PACKAGE } from '#contracts/grpc.js';
-import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
-    private readonly grpc: GRPCHealthIndicator,
-    @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
+    private readonly payments: PaymentsHealthIndicator,
   ) {}
 
   /** The process is up; says nothing about its dependencies. */
@@ -19,17 +17,16 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready to take orders: the database answers and payments reports SERVING over gRPC health. */
+  /**
+   * Ready to take traffic: the database answers. payments' reachability and the circuit state are
+   * reported in the details without deciding readiness (see PaymentsHealthIndicator).
+   */
   @Get('ready')
   ready() {
     return readiness(() =>
       this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
-        () =>
-          this.grpc.checkService('payments', `${PAYMENTS_PACKAGE}.PaymentService`, {
-            url: this.config.payments.url,
-            timeout: 1000,
-          }),
+        () => this.payments.check('payments'),
       ]),
     );
   }

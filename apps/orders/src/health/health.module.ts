@@ -1,9 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { PaymentsClientModule } from '../payments/payments-client.module.js';
 import { HealthController } from './health.controller.js';
+import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false })],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false }),
+    PaymentsClientModule,
+  ],
   controllers: [HealthController],
+  providers: [PaymentsHealthIndicator],
 })
 export class HealthModule {}

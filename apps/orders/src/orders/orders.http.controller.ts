@@ -1,15 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodPipe } from '#common/validation.js';
 import { CurrentCustomer } from '../auth/current-customer.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -19,24 +9,43 @@ import {
   type ListOrdersQuery,
   listOrdersQuerySchema,
 } from './dto/create-order.dto.js';
+import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView, type OrderView } from './order.view.js';
 import { OrdersService } from './orders.service.js';
 
 @Controller('api/v1/orders')
 @UseGuards(JwtAuthGuard)
 export class OrdersHttpController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post()
-  @HttpCode(201)
   async create(
     @CurrentCustomer() customerId: string,
-    @Body(new ZodPipe(createOrderSchema)) body: CreateOrderInput,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<OrderView> {
-    const order = await this.orders.createOrder(customerId, body);
-    void reply.header('location', `/api/v1/orders/${order.id}`);
-    return toOrderView(order);
+    @IdempotencyKey({ required: true }) key: string,
+    @Body(new ZodPipe(createOrderSchema)) input: CreateOrderInput,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const outcome = await this.idempotency.execute(
+      { customerId, key, method: 'POST', path: '/api/v1/orders', body: request.body },
+      async (checkpoint) => {
+        const order = await this.orders.createOrder(customerId, input, checkpoint);
+        return {
+          status: 201,
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            location: `/api/v1/orders/${order.id}`,
+          },
+          body: JSON.stringify(toOrderView(order)),
+        };
+      },
+    );
+    sendOutcome(reply, outcome);
   }
 
   @Get(':id')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
 import { OrderItem } from './order-item.entity.js';
 import { Order } from './order.entity.js';
@@ -11,7 +12,7 @@ import { OrdersRepository } from './orders.repository.js';
 import { OrdersService } from './orders.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentsClientModule],
+  imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentsClientModule, IdempotencyModule],
   controllers: [OrdersHttpController, OrdersGrpcController],
   providers: [OrdersService, OrdersRepository, JwtAuthGuard, Clock, IdGenerator],
 })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
 import { statusesLeadingTo } from './order-status.js';
@@ -17,11 +17,12 @@ export interface AttachedPayment {
 export class OrdersRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts the order and its items in one transaction. */
-  async insert(order: Order): Promise<void> {
+  /** Inserts the order and its items, and runs `alongside` in the same transaction. */
+  async insert(order: Order, alongside?: (tx: EntityManager) => Promise<void>): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.insert(Order, { ...order, items: undefined });
       await tx.insert(OrderItem, order.items);
+      await alongside?.(tx);
     });
   }
 
@@ -62,7 +63,8 @@ export class OrdersRepository {
       where: { orderId: In(orders.map((o) => o.id)) },
       order: { position: 'ASC' },
     });
-    for (const order of orders) order.items = items.filter((item) => item.orderId === order.id);
+    const byOrder = Map.groupBy(items, (item) => item.orderId);
+    for (const order of orders) order.items = byOrder.get(order.id) ?? [];
     return orders;
   }
 

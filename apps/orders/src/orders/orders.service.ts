@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError } from '#common/errors.js';
 import { isUuid } from '#common/uuid.js';
+import type { Checkpoint } from '../idempotency/idempotency.service.js';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { CreateOrderInput, ListOrdersQuery } from './dto/create-order.dto.js';
 import { decodeCursor, encodeCursor } from './order-cursor.js';
@@ -25,17 +26,28 @@ export class OrdersService {
   ) {}
 
   /**
-   * Records the order, then asks payments for its payment. The order is committed first so that
-   * payments can point at it; if payments fails, the order stays `pending_payment`, which blocks
-   * nothing: the call can be repeated for the same order.
+   * Records the order, then asks payments for its payment. The order is committed first, with
+   * the idempotency key's recovery point in the same transaction, so that a retry of the key
+   * after any failure resumes this order: it stays `pending_payment` until its payment exists.
    */
-  async createOrder(customerId: string, input: CreateOrderInput): Promise<Order> {
+  async createOrder(
+    customerId: string,
+    input: CreateOrderInput,
+    checkpoint: Checkpoint,
+  ): Promise<Order> {
+    if (checkpoint.orderId) {
+      const earlier = await this.orders.findForCustomer(checkpoint.orderId, customerId);
+      if (!earlier) throw new DomainError('internal', `Order ${checkpoint.orderId} vanished.`);
+      return earlier.paymentId ? earlier : this.requestPayment(earlier);
+    }
+    // With the circuit open, fail before writing anything.
+    this.payments.assertAvailable();
     const order = this.newOrder(customerId, input);
-    await this.orders.insert(order);
+    await this.orders.insert(order, (tx) => checkpoint.record(tx, order.id));
     return this.requestPayment(order);
   }
 
-  async requestPayment(order: Order): Promise<Order> {
+  private async requestPayment(order: Order): Promise<Order> {
     const payment = await this.payments.createPayment(
       {
         orderId: order.id,

@@ -1,9 +1,21 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { type CallOptions, Metadata } from '@grpc/grpc-js';
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  type IPolicy,
+  retry,
+  wrap,
+} from 'cockatiel';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '#common/errors.js';
-import { fromGrpcError } from '#common/grpc-status.js';
+import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import {
   type CreatePaymentRequest,
@@ -18,18 +30,82 @@ export const PAYMENTS_GRPC = Symbol('PAYMENTS_GRPC');
 /** Nest's gRPC client forwards a third argument to grpc-js as its call options. */
 type UnaryCall<Req, Res> = (req: Req, metadata: Metadata, options: CallOptions) => Observable<Res>;
 
-/** The orders side of payments.v1.PaymentService: deadlines, metadata and error translation. */
+export type CircuitName = 'closed' | 'open' | 'half_open';
+
+const CIRCUIT_NAMES: Record<CircuitState, CircuitName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'open',
+};
+
+/**
+ * The orders side of payments.v1.PaymentService. Each call has a deadline; transient failures
+ * (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) are retried with jittered exponential
+ * backoff; a circuit breaker around the whole retried call opens after consecutive transient
+ * failures, and while it is open calls fail at once without touching the network. Business
+ * errors are neither retried nor counted by the breaker.
+ */
 @Injectable()
 export class PaymentsClient implements OnModuleInit {
+  private readonly logger = new Logger(PaymentsClient.name);
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly policy: IPolicy;
   private service!: PaymentServiceClient;
+  private openedAt = 0;
+  /** gRPC calls sent to payments, retries included. */
+  private sent = 0;
 
   constructor(
     @Inject(PAYMENTS_GRPC) private readonly grpc: ClientGrpc,
     @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
-  ) {}
+  ) {
+    const { retry: retrySettings, breaker: breakerSettings } = config.payments;
+    this.breaker = circuitBreaker(handleWhen(isTransientGrpcError), {
+      halfOpenAfter: breakerSettings.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(breakerSettings.threshold),
+    });
+    const retries = retry(handleWhen(isTransientGrpcError), {
+      maxAttempts: retrySettings.maxAttempts - 1,
+      backoff: new ExponentialBackoff({
+        initialDelay: retrySettings.initialDelayMs,
+        maxDelay: retrySettings.maxDelayMs,
+      }),
+    });
+    retries.onRetry(({ delay, attempt }) =>
+      this.logger.warn(`payments call failed; retry ${attempt} in ${Math.round(delay)} ms`),
+    );
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
+      this.logger.warn(
+        `payments circuit opened after ${breakerSettings.threshold} consecutive failures; ` +
+          `next trial in ${breakerSettings.halfOpenAfterMs} ms`,
+      );
+    });
+    this.breaker.onHalfOpen(() => this.logger.warn('payments circuit half-open: trial call'));
+    this.breaker.onReset(() => this.logger.log('payments circuit closed'));
+    this.policy = wrap(this.breaker, retries);
+  }
 
   onModuleInit(): void {
     this.service = this.grpc.getService<PaymentServiceClient>(PAYMENT_SERVICE_NAME);
+  }
+
+  get circuit(): CircuitName {
+    return CIRCUIT_NAMES[this.breaker.state];
+  }
+
+  get callsSent(): number {
+    return this.sent;
+  }
+
+  /**
+   * Fails at once while the circuit is open and its trial is not due yet, so callers can skip
+   * work that would only be wasted.
+   */
+  assertAvailable(): void {
+    const retryAfter = this.secondsUntilTrial();
+    if (retryAfter > 0) throw this.circuitOpen(retryAfter);
   }
 
   async createPayment(request: CreatePaymentRequest, idempotencyKey: string): Promise<Payment> {
@@ -47,10 +123,32 @@ export class PaymentsClient implements OnModuleInit {
 
   private async invoke<T>(call: () => Observable<T>): Promise<T> {
     try {
-      return await lastValueFrom(call());
+      return await this.policy.execute(() => {
+        this.sent++;
+        return lastValueFrom(call());
+      });
     } catch (error) {
+      if (error instanceof BrokenCircuitError) throw this.circuitOpen(this.secondsUntilTrial());
       throw fromGrpcError(error, 'payments');
     }
+  }
+
+  /** 0 when a call may go out; otherwise whole seconds until the breaker lets a trial through. */
+  private secondsUntilTrial(): number {
+    const state = this.breaker.state;
+    if (state === CircuitState.Closed) return 0;
+    if (state === CircuitState.HalfOpen) return 1;
+    const due = this.openedAt + this.config.payments.breaker.halfOpenAfterMs - Date.now();
+    return due > 0 ? Math.ceil(due / 1000) : 0;
+  }
+
+  private circuitOpen(retryAfterSeconds: number): DomainError {
+    return new DomainError(
+      'unavailable',
+      'The payments service is unavailable (circuit open); retry later.',
+      [],
+      { retryAfterSeconds: Math.max(1, retryAfterSeconds) },
+    );
   }
 
   private callOptions(): CallOptions {

@@ -29,6 +29,10 @@ export class Payment {
   @Column('text', { name: 'client_secret', nullable: true })
   clientSecret!: string | null;
 
+  /** The idempotency key of the CreatePayment call that created the payment. */
+  @Column('text', { name: 'create_idempotency_key', nullable: true })
+  createIdempotencyKey!: string | null;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 

@@ -27,13 +27,16 @@ export class PaymentsGrpcController implements PaymentServiceController {
     request: CreatePaymentRequest,
     metadata?: Metadata,
   ): Promise<CreatePaymentResponse> {
-    requireIdempotencyKey(metadata);
-    const payment = await this.payments.createPayment({
-      orderId: request.orderId,
-      customerId: request.customerId,
-      amount: request.amount?.amount ?? '',
-      currency: request.amount?.currency ?? '',
-    });
+    const key = requireIdempotencyKey(metadata);
+    const payment = await this.payments.createPayment(
+      {
+        orderId: request.orderId,
+        customerId: request.customerId,
+        amount: request.amount?.amount ?? '',
+        currency: request.amount?.currency ?? '',
+      },
+      key,
+    );
     return { payment: toMessage(payment) };
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
+import { Faults } from '../faults.js';
 import { StripeModule } from '../stripe/stripe.module.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsGrpcController } from './payments.grpc.controller.js';
@@ -10,6 +11,7 @@ import { PaymentsService } from './payments.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Payment]), StripeModule],
   controllers: [PaymentsGrpcController],
-  providers: [PaymentsService, PaymentsRepository, Clock, IdGenerator],
+  providers: [PaymentsService, PaymentsRepository, Clock, IdGenerator, Faults],
+  exports: [Faults],
 })
 export class PaymentsModule {}

@@ -16,10 +16,11 @@ export class PaymentsRepository {
   constructor(@InjectRepository(Payment) private readonly payments: Repository<Payment>) {}
 
   /**
-   * Inserts the payment unless its order already has one, and returns the order's payment either
-   * way. The unique order_id constraint decides races between concurrent calls.
+   * Inserts the payment unless its order or its idempotency key already has one, and returns the
+   * payments that hold either. The unique constraints on order_id and create_idempotency_key
+   * decide races between concurrent calls.
    */
-  async insertOrGetByOrder(candidate: Payment): Promise<Payment> {
+  async insertOrGetExisting(candidate: Payment): Promise<Payment[]> {
     await this.payments
       .createQueryBuilder()
       .insert()
@@ -27,7 +28,14 @@ export class PaymentsRepository {
       .values(candidate)
       .orIgnore()
       .execute();
-    return this.payments.findOneByOrFail({ orderId: candidate.orderId });
+    return this.payments.find({
+      where: [
+        { orderId: candidate.orderId },
+        ...(candidate.createIdempotencyKey
+          ? [{ createIdempotencyKey: candidate.createIdempotencyKey }]
+          : []),
+      ],
+    });
   }
 
   findById(id: string): Promise<Payment | null> {

@@ -3,6 +3,7 @@ import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError, type FieldError } from '#common/errors.js';
 import { chargeAmountProblem, type CurrencyCode, parseCurrency } from '#common/money.js';
 import { isUuid } from '#common/uuid.js';
+import { Faults } from '../faults.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Payment } from './payment.entity.js';
 import { isPaymentState } from './payment-state.js';
@@ -30,6 +31,7 @@ export class PaymentsService {
     private readonly stripe: StripeGateway,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    private readonly faults: Faults,
   ) {}
 
   /**
@@ -38,20 +40,28 @@ export class PaymentsService {
    * so a retry after any failure (ours, the network's or Stripe's) resumes with the same
    * PaymentIntent instead of creating a second one.
    */
-  async createPayment(command: CreatePaymentCommand): Promise<Payment> {
+  async createPayment(command: CreatePaymentCommand, idempotencyKey: string): Promise<Payment> {
     const request = validateCreatePayment(command);
     const now = this.clock.now();
-    const payment = await this.payments.insertOrGetByOrder(
+    const existing = await this.payments.insertOrGetExisting(
       Object.assign(new Payment(), {
         id: this.ids.uuid(),
         ...request,
         status: 'creating',
         providerPaymentId: null,
         clientSecret: null,
+        createIdempotencyKey: idempotencyKey,
         createdAt: now,
         updatedAt: now,
       }),
     );
+    const payment = existing.find((p) => p.orderId === request.orderId);
+    if (!payment || existing.length > 1) {
+      throw new DomainError(
+        'idempotency_key_reused',
+        'This idempotency key already created the payment of another order.',
+      );
+    }
     if (
       payment.amount !== request.amount ||
       payment.currency !== request.currency ||
@@ -74,6 +84,7 @@ export class PaymentsService {
       },
       idempotencyKey: `payment-${payment.id}-create-intent`,
     });
+    this.faults.trip('after-stripe-create-intent');
     if (!intent.client_secret || !isPaymentState(intent.status)) {
       throw new DomainError('internal', `Stripe returned an unusable PaymentIntent ${intent.id}.`);
     }

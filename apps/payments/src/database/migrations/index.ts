@@ -1,4 +1,5 @@
 import { CreatePayments1763777000000 } from './1763777000000-CreatePayments.js';
+import { AddPaymentIdempotencyKey1763777400000 } from './1763777400000-AddPaymentIdempotencyKey.js';
 
 /** Every migration, oldest first. */
-export const migrations = [CreatePayments1763777000000];
+export const migrations = [CreatePayments1763777000000, AddPaymentIdempotencyKey1763777400000];

@@ -1,0 +1,129 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { IdempotencyRecord, type StoredResponse } from './idempotency-record.entity.js';
+
+export interface KeyRef {
+  customerId: string;
+  key: string;
+}
+
+/**
+ * Every decision about a key is one SQL statement, so the database settles races between
+ * requests and between instances: a unique primary key for the first claim, conditional updates
+ * for taking over an expired lock.
+ */
+@Injectable()
+export class IdempotencyRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Inserts the key locked for this request; undefined when the key already exists. */
+  async insertLocked(
+    ref: KeyRef,
+    fingerprint: string,
+    lockMs: number,
+    retentionHours: number,
+  ): Promise<IdempotencyRecord | undefined> {
+    const rows = await this.db.query<Record<string, unknown>[]>(
+      `INSERT INTO idempotency_keys
+         (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
+       VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
+               now() + $5 * interval '1 hour')
+       ON CONFLICT (customer_id, key) DO NOTHING
+       RETURNING *`,
+      [ref.customerId, ref.key, fingerprint, lockMs, retentionHours],
+    );
+    return rows[0] && this.toRecord(rows[0]);
+  }
+
+  /** The key as it stands, and whether it has expired (by the database's clock). */
+  async find(ref: KeyRef): Promise<{ record: IdempotencyRecord; expired: boolean } | undefined> {
+    const rows = await this.db.query<Record<string, unknown>[]>(
+      `SELECT *, expires_at <= now() AS expired
+         FROM idempotency_keys WHERE customer_id = $1 AND key = $2`,
+      [ref.customerId, ref.key],
+    );
+    return rows[0] && { record: this.toRecord(rows[0]), expired: rows[0].expired === true };
+  }
+
+  /** Takes the lock of an in-flight key whose holder released it or ran out of time. */
+  async takeOver(ref: KeyRef, lockMs: number): Promise<IdempotencyRecord | undefined> {
+    // TypeORM answers an UPDATE with [rows, count].
+    const [rows] = await this.db.query<[Record<string, unknown>[], number]>(
+      `UPDATE idempotency_keys SET locked_until = now() + $3 * interval '1 millisecond'
+        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'
+          AND (locked_until IS NULL OR locked_until <= now()) AND expires_at > now()
+       RETURNING *`,
+      [ref.customerId, ref.key, lockMs],
+    );
+    return rows[0] && this.toRecord(rows[0]);
+  }
+
+  async deleteIfExpired(ref: KeyRef): Promise<void> {
+    await this.db.query(
+      'DELETE FROM idempotency_keys WHERE customer_id = $1 AND key = $2 AND expires_at <= now()',
+      [ref.customerId, ref.key],
+    );
+  }
+
+  /** Records the order a key created, inside the transaction that creates it. */
+  async setRecoveryPoint(tx: EntityManager, ref: KeyRef, orderId: string): Promise<void> {
+    await tx.query(
+      'UPDATE idempotency_keys SET order_id = $3 WHERE customer_id = $1 AND key = $2',
+      [ref.customerId, ref.key, orderId],
+    );
+  }
+
+  async complete(ref: KeyRef, response: StoredResponse): Promise<void> {
+    await this.db.query(
+      `UPDATE idempotency_keys
+          SET state = 'completed', locked_until = NULL,
+              response_status = $3, response_headers = $4, response_body = $5
+        WHERE customer_id = $1 AND key = $2`,
+      [ref.customerId, ref.key, response.status, response.headers, response.body],
+    );
+  }
+
+  /**
+   * Gives the key back for a retry after a transient failure. A key that created nothing is
+   * forgotten; one with a recovery point stays, unlocked, so the retry resumes its order.
+   */
+  async release(ref: KeyRef): Promise<void> {
+    await this.db.query(
+      `DELETE FROM idempotency_keys
+        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight' AND order_id IS NULL`,
+      [ref.customerId, ref.key],
+    );
+    await this.db.query(
+      `UPDATE idempotency_keys SET locked_until = NULL
+        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'`,
+      [ref.customerId, ref.key],
+    );
+  }
+
+  /** Deletes up to `batch` expired keys; returns how many. */
+  async deleteExpired(batch: number): Promise<number> {
+    const [, count] = await this.db.query<[unknown[], number]>(
+      `DELETE FROM idempotency_keys WHERE ctid IN (
+         SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)`,
+      [batch],
+    );
+    return count;
+  }
+
+  private toRecord(row: Record<string, unknown>): IdempotencyRecord {
+    return Object.assign(new IdempotencyRecord(), {
+      customerId: row.customer_id as string,
+      key: row.key as string,
+      fingerprint: row.fingerprint as string,
+      state: row.state as IdempotencyRecord['state'],
+      lockedUntil: row.locked_until as Date | null,
+      orderId: row.order_id as string | null,
+      responseStatus: row.response_status as number | null,
+      responseHeaders: row.response_headers as Record<string, string> | null,
+      responseBody: row.response_body as string | null,
+      createdAt: row.created_at as Date,
+      expiresAt: row.expires_at as Date,
+    });
+  }
+}

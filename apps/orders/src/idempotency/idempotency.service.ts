@@ -1,0 +1,140 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { DomainError, isDomainError } from '#common/errors.js';
+import { problemHeaders, toProblem } from '#common/problem.filter.js';
+import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { requestFingerprint } from './fingerprint.js';
+import type { StoredResponse } from './idempotency-record.entity.js';
+import { IdempotencyRepository, type KeyRef } from './idempotency.repository.js';
+
+export interface IdempotentRequest extends KeyRef {
+  method: string;
+  path: string;
+  /** The request body as the client sent it (parsed JSON). */
+  body: unknown;
+}
+
+/** What a keyed operation knows about its earlier attempts, and how it records progress. */
+export interface Checkpoint {
+  /** The order an earlier attempt with this key created, if any. */
+  readonly orderId: string | null;
+  /** Records the order this attempt creates; call inside the transaction that creates it. */
+  record(tx: EntityManager, orderId: string): Promise<void>;
+}
+
+export interface Outcome {
+  response: StoredResponse;
+  replayed: boolean;
+}
+
+/** How long at most to chase a key that keeps changing under us before giving up (409). */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Idempotency keys on the REST API, after the IETF Idempotency-Key draft and Stripe:
+ *
+ * - the first request with a key executes and its final response is stored; repeats get that
+ *   response back byte for byte (`Idempotent-Replayed: true`) and cause nothing else;
+ * - a repeat while the first is still executing: 409, retry later;
+ * - the same key with a different request (method, path or body): 422;
+ * - a transient failure (503: payments or Stripe unavailable, circuit open) stores nothing: the
+ *   key is released and a retry resumes from the recovery point (the order already created);
+ * - any other outcome once execution started (2xx, 4xx business refusals, 500) is stored. Requests
+ *   refused before execution (authentication, malformed or invalid input) never touch the key.
+ */
+@Injectable()
+export class IdempotencyService {
+  private readonly logger = new Logger(IdempotencyService.name);
+
+  constructor(
+    private readonly keys: IdempotencyRepository,
+    @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
+  ) {}
+
+  async execute(
+    request: IdempotentRequest,
+    work: (checkpoint: Checkpoint) => Promise<StoredResponse>,
+  ): Promise<Outcome> {
+    const ref: KeyRef = { customerId: request.customerId, key: request.key };
+    const fingerprint = requestFingerprint(request.method, request.path, request.body);
+    const claim = await this.claim(ref, fingerprint);
+    if ('replay' in claim) return { response: claim.replay, replayed: true };
+
+    const checkpoint: Checkpoint = {
+      orderId: claim.orderId,
+      record: (tx, orderId) => this.keys.setRecoveryPoint(tx, ref, orderId),
+    };
+    let response: StoredResponse;
+    try {
+      response = await work(checkpoint);
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'unavailable') {
+        await this.keys.release(ref);
+        throw error;
+      }
+      response = errorResponse(error, request.path);
+    }
+    await this.keys.complete(ref, response);
+    return { response, replayed: false };
+  }
+
+  private async claim(
+    ref: KeyRef,
+    fingerprint: string,
+  ): Promise<{ orderId: string | null } | { replay: StoredResponse }> {
+    const { lockTimeoutMs, retentionHours } = this.config.idempotency;
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const inserted = await this.keys.insertLocked(
+        ref,
+        fingerprint,
+        lockTimeoutMs,
+        retentionHours,
+      );
+      if (inserted) return { orderId: null };
+
+      const existing = await this.keys.find(ref);
+      if (!existing) continue; // released or cleaned up meanwhile: claim again
+      if (existing.expired) {
+        await this.keys.deleteIfExpired(ref);
+        continue;
+      }
+      const { record } = existing;
+      if (record.fingerprint !== fingerprint) {
+        throw new DomainError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used with a different request; use a new key for a new request.',
+        );
+      }
+      if (record.state === 'completed') {
+        return {
+          replay: {
+            status: record.responseStatus!,
+            headers: record.responseHeaders ?? {},
+            body: record.responseBody!,
+          },
+        };
+      }
+      const taken = await this.keys.takeOver(ref, lockTimeoutMs);
+      if (taken) {
+        if (taken.orderId) this.logger.log(`Resuming order ${taken.orderId} for a retried key`);
+        return { orderId: taken.orderId };
+      }
+      break;
+    }
+    throw new DomainError(
+      'idempotency_key_in_use',
+      'A request with this Idempotency-Key is still being processed; retry shortly.',
+      [],
+      { retryAfterSeconds: 1 },
+    );
+  }
+}
+
+function errorResponse(error: unknown, instance: string): StoredResponse {
+  const problem = toProblem(error, instance);
+  return {
+    status: problem.status,
+    headers: problemHeaders(error, problem),
+    body: JSON.stringify(problem),
+  };
+}

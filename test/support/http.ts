@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from '@jest/globals';
+
+export interface OrderBody {
+  id: string;
+  status: string;
+  currency: string;
+  amount: number;
+  items: { sku: string; name: string; quantity: number; unitAmount: number }[];
+  payment: { id: string; status: string; clientSecret: string | null } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errors?: { field: string; message: string }[];
+}
+
+export const cart = {
+  currency: 'USD',
+  items: [
+    { sku: 'TSHIRT-M', name: 'T-shirt', quantity: 2, unitAmount: 1500 },
+    { sku: 'MUG', name: 'Mug “Café”', quantity: 1, unitAmount: 899 },
+  ],
+};
+
+/** POSTs an order as a storefront does: bearer token, JSON, an Idempotency-Key. */
+export function postOrder(
+  baseUrl: string,
+  token: string,
+  options: { key?: string | null; body?: unknown } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+  };
+  const key = options.key === undefined ? randomUUID() : options.key;
+  if (key !== null) headers['idempotency-key'] = key;
+  return fetch(`${baseUrl}/api/v1/orders`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(options.body ?? cart),
+  });
+}
+
+/** Checks a problem+json answer and returns its body. */
+export async function expectProblem(
+  response: Response,
+  status: number,
+  type: string,
+): Promise<ProblemBody> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const text = await response.text();
+  expect(text).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|QueryFailedError|stack/i);
+  const problem = JSON.parse(text) as ProblemBody;
+  expect(problem).toMatchObject({ type, status, instance: expect.any(String) });
+  expect(problem.title).toEqual(expect.any(String));
+  expect(problem.detail).toEqual(expect.any(String));
+  return problem;
+}
+
+/** Repeats a request until it stops answering 503, for up to ten seconds. */
+export async function eventually(send: () => Promise<Response>): Promise<Response> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const response = await send();
+    if (response.status !== 503 || Date.now() > deadline) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
