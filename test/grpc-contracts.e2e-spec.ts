@@ -161,7 +161,7 @@ describe('gRPC contracts (end to end)', () => {
       expect(error.code).toBe(status.INVALID_ARGUMENT);
     });
 
-    it('answers UNIMPLEMENTED for refunds, for now', async () => {
+    it('answers NOT_FOUND for a refund of an unknown payment', async () => {
       const error = await grpcError(
         payments.call(
           'ProcessRefund',
@@ -169,7 +169,7 @@ describe('gRPC contracts (end to end)', () => {
           { 'idempotency-key': randomUUID() },
         ),
       );
-      expect(error.code).toBe(status.UNIMPLEMENTED);
+      expect(error.code).toBe(status.NOT_FOUND);
     });
 
     it('serves the standard gRPC health service', async () => {

@@ -112,6 +112,9 @@ export class Stack {
         STRIPE_API_URL: this.stripe.url,
         STRIPE_MAX_NETWORK_RETRIES: '0',
         PAYMENTS_FAULT_INJECTION: 'true',
+        ORDERS_GRPC_URL: `127.0.0.1:${this.ports.ordersGrpc}`,
+        OUTBOX_POLL_INTERVAL_MS: '100',
+        OUTBOX_MAX_BACKOFF_MS: '1000',
         ...this.env.payments,
       }),
     );

@@ -5,6 +5,7 @@ import { PAYMENTS_CONFIG, type PaymentsConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -16,6 +17,7 @@ export class AppModule {
         TypeOrmModule.forRoot(databaseOptions(config.database)),
         HealthModule,
         PaymentsModule,
+        WebhooksModule,
       ],
     };
   }

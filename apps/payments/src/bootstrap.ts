@@ -7,6 +7,7 @@ import { configureHttp, httpAdapter } from '#common/http.js';
 import { logLevels } from '#common/logging.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
+import { STRIPE_WEBHOOK_PATH } from './webhooks/stripe-webhook.controller.js';
 import type { PaymentsConfig } from './config.js';
 
 const PAYMENT_SERVICE = `${PAYMENTS_PACKAGE}.PaymentService`;
@@ -21,7 +22,8 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
     httpAdapter(),
     { logger: logLevels(config.logLevel), bodyParser: false },
   );
-  configureHttp(app);
+  // Stripe events can be larger than API requests.
+  configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 });
 
   const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
   app.connectMicroservice<GrpcOptions>({

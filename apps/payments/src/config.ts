@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 
 const schema = z
@@ -21,6 +21,20 @@ const schema = z
     STRIPE_API_URL: env.optionalString().pipe(z.url({ error: 'must be a URL' }).optional()),
     STRIPE_TIMEOUT_MS: env.positiveInt(8_000),
     STRIPE_MAX_NETWORK_RETRIES: env.nonNegativeInt(2),
+    STRIPE_WEBHOOK_SECRET: env
+      .optionalString()
+      .refine(
+        (value) =>
+          value === undefined || value.split(',').every((s) => /^whsec_\S+$/.test(s.trim())),
+        'must be one or more comma-separated webhook signing secrets (whsec_...)',
+      ),
+    STRIPE_WEBHOOK_TOLERANCE_S: env.positiveInt(300),
+    ORDERS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.ordersGrpc}`),
+    ORDERS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
+    OUTBOX_POLL_INTERVAL_MS: env.positiveInt(500),
+    OUTBOX_BATCH_SIZE: env.positiveInt(50),
+    OUTBOX_MAX_BACKOFF_MS: env.positiveInt(60_000),
+    OUTBOX_STUCK_AFTER_MS: env.positiveInt(60_000),
     PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
   })
   .superRefine((value, ctx) => {
@@ -29,6 +43,13 @@ const schema = z
         code: 'custom',
         path: ['PAYMENTS_FAULT_INJECTION'],
         message: 'is a test-only switch: allowed only with NODE_ENV=test',
+      });
+    }
+    if (value.NODE_ENV === 'production' && !value.STRIPE_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_WEBHOOK_SECRET'],
+        message: 'is required in production (the development secret is public)',
       });
     }
     if (value.NODE_ENV === 'production' && !value.STRIPE_SECRET_KEY) {
@@ -46,6 +67,17 @@ const schema = z
     grpc: { host: value.PAYMENTS_GRPC_HOST, port: value.PAYMENTS_GRPC_PORT },
     database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
     stripe: stripeSettings(value),
+    webhooks: {
+      secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),
+      toleranceSeconds: value.STRIPE_WEBHOOK_TOLERANCE_S,
+    },
+    orders: { url: value.ORDERS_GRPC_URL, timeoutMs: value.ORDERS_GRPC_TIMEOUT_MS },
+    outbox: {
+      pollIntervalMs: value.OUTBOX_POLL_INTERVAL_MS,
+      batchSize: value.OUTBOX_BATCH_SIZE,
+      maxBackoffMs: value.OUTBOX_MAX_BACKOFF_MS,
+      stuckAfterMs: value.OUTBOX_STUCK_AFTER_MS,
+    },
     faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
   }));
 

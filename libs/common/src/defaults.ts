@@ -15,3 +15,10 @@ export const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-do-not-use-in-produc
 
 /** The API key the services use against the offline Stripe stand-in. */
 export const STAND_IN_STRIPE_KEY = 'sk_test_stand_in';
+
+/**
+ * The development Stripe webhook signing secret, documented in .env.example: the offline stand-in
+ * signs with it and payments verifies with it when STRIPE_WEBHOOK_SECRET is unset outside
+ * production.
+ */
+export const DEV_WEBHOOK_SECRET = 'whsec_dev_stand_in_0123456789abcdef';

@@ -1,8 +1,12 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { ProblemFilter } from './problem.filter.js';
 
-/** Request bodies larger than this are refused with 413 unless an endpoint asks for more. */
+/** Request bodies larger than this are refused with 413 unless a route asks for more. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/** A request whose JSON body also keeps its raw bytes (for signature checks). */
+export type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
 export function httpAdapter(): FastifyAdapter {
   return new FastifyAdapter({ bodyLimit: DEFAULT_BODY_LIMIT });
@@ -10,11 +14,30 @@ export function httpAdapter(): FastifyAdapter {
 
 /**
  * What every HTTP surface of the project shares: problem+json errors, and JSON as the only body
- * type (Nest's own form and text parsers are left out, so anything else is a 415 from Fastify).
- * Create the app with `bodyParser: false` for the latter.
+ * type (Nest's form and text parsers are left out, so anything else is a 415 from Fastify). JSON is
+ * parsed by Fastify's own safe parser (prototype poisoning refused), keeping the raw bytes on the
+ * request. `bodyLimits` raises the limit of specific routes. Create the app with
+ * `bodyParser: false`.
  */
-export function configureHttp(app: NestFastifyApplication): void {
+export function configureHttp(
+  app: NestFastifyApplication,
+  bodyLimits: Record<string, number> = {},
+): void {
   app.useGlobalFilters(new ProblemFilter());
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  const fastify = app.getHttpAdapter().getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    (request: RawBodyRequest, body: Buffer, done) => {
+      request.rawBody = body;
+      void parseJson(request, body.toString('utf8'), done);
+    },
+  );
+  fastify.addHook('onRoute', (route) => {
+    const limit = bodyLimits[route.url];
+    if (limit !== undefined) route.bodyLimit = limit;
+  });
   app.enableShutdownHooks();
 }

@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import { Payment } from '../payments/payment.entity.js';
+import { Refund } from '../refunds/refund.entity.js';
 import { migrations } from './migrations/index.js';
 
 /** The payments database: schema from migrations only, applied at start-up. */
@@ -7,7 +8,7 @@ export function databaseOptions(database: { url: string; poolSize: number }): Da
   return {
     type: 'postgres',
     url: database.url,
-    entities: [Payment],
+    entities: [Payment, Refund],
     migrations,
     migrationsRun: true,
     migrationsTransactionMode: 'each',

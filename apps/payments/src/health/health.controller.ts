@@ -1,12 +1,19 @@
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly outbox: OutboxRepository,
   ) {}
 
   /** The process is up; says nothing about its dependencies. */
@@ -15,11 +22,18 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready to take traffic: the database answers. */
+  /**
+   * Ready to take traffic: the database answers. The outbox backlog (notifications orders has
+   * not accepted yet, and the age of the oldest) is reported, without deciding readiness: an
+   * outage of orders must not take payments (and Stripe's webhooks) down with it.
+   */
   @Get('ready')
   ready() {
     return readiness(() =>
-      this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]),
+      this.health.check([
+        () => this.database.pingCheck('database', { timeout: 1000 }),
+        async () => this.indicators.check('outbox').up({ ...(await this.outbox.backlog()) }),
+      ]),
     );
   }
 }

@@ -29,6 +29,33 @@ export class Payment {
   @Column('text', { name: 'client_secret', nullable: true })
   clientSecret!: string | null;
 
+  /** Increases with every change; orders ignores notifications not newer than what it has. */
+  @Column('bigint', { transformer: bigintAsNumber })
+  version!: number;
+
+  /** Sum of succeeded refunds, in minor units. */
+  @Column('bigint', { name: 'amount_refunded', transformer: bigintAsNumber })
+  amountRefunded!: number;
+
+  @Column('text', { name: 'failure_code', nullable: true })
+  failureCode!: string | null;
+
+  @Column('text', { name: 'failure_message', nullable: true })
+  failureMessage!: string | null;
+
+  @Column('text', { name: 'latest_charge_id', nullable: true })
+  latestChargeId!: string | null;
+
+  @Column('text', { name: 'receipt_url', nullable: true })
+  receiptUrl!: string | null;
+
+  @Column('boolean')
+  disputed!: boolean;
+
+  /** When Stripe produced the status we hold (the event's time): older news is ignored. */
+  @Column('timestamptz', { name: 'stripe_status_at', nullable: true })
+  stripeStatusAt!: Date | null;
+
   /** The idempotency key of the CreatePayment call that created the payment. */
   @Column('text', { name: 'create_idempotency_key', nullable: true })
   createIdempotencyKey!: string | null;

@@ -6,7 +6,9 @@ import { isUuid } from '#common/uuid.js';
 import { Faults } from '../faults.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Payment } from './payment.entity.js';
-import { isPaymentState } from './payment-state.js';
+import { applyIntent } from './apply-intent.js';
+import { PaymentChanges } from './payment-changes.js';
+import { canPaymentTransition, isPaymentState } from './payment-state.js';
 import { PaymentsRepository } from './payments.repository.js';
 
 export interface CreatePaymentCommand {
@@ -32,6 +34,7 @@ export class PaymentsService {
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
     private readonly faults: Faults,
+    private readonly changes: PaymentChanges,
   ) {}
 
   /**
@@ -51,6 +54,14 @@ export class PaymentsService {
         providerPaymentId: null,
         clientSecret: null,
         createIdempotencyKey: idempotencyKey,
+        version: 1,
+        amountRefunded: 0,
+        failureCode: null,
+        failureMessage: null,
+        latestChargeId: null,
+        receiptUrl: null,
+        disputed: false,
+        stripeStatusAt: null,
         createdAt: now,
         updatedAt: now,
       }),
@@ -96,13 +107,47 @@ export class PaymentsService {
     });
   }
 
-  async getPayment(paymentId: string): Promise<Payment> {
+  /** One payment; with `refresh`, first brought up to date from Stripe (for reconciliation). */
+  async getPayment(paymentId: string, refresh = false): Promise<Payment> {
     if (!isUuid(paymentId)) {
       throw DomainError.validation([{ field: 'payment_id', message: 'must be a UUID' }]);
     }
     const payment = await this.payments.findById(paymentId);
     if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
-    return payment;
+    if (!refresh || !payment.providerPaymentId) return payment;
+    const intent = await this.stripe.retrievePaymentIntent(payment.providerPaymentId);
+    const now = this.clock.now();
+    return (await this.changes.change({ id: payment.id }, (p) => applyIntent(p, intent, now)))!;
+  }
+
+  /**
+   * Cancels a payment that has not succeeded, and its PaymentIntent. Stripe gets a key derived
+   * from the payment, so a repeated call is harmless; a canceled payment answers as it is.
+   */
+  async cancelPayment(paymentId: string): Promise<Payment> {
+    const payment = await this.getPayment(paymentId);
+    if (payment.status === 'canceled') return payment;
+    if (payment.status === 'succeeded' || payment.status === 'processing') {
+      throw new DomainError(
+        'precondition_failed',
+        payment.status === 'succeeded'
+          ? 'The payment succeeded; refund it instead of canceling.'
+          : 'The payment is processing and cannot be canceled now.',
+      );
+    }
+    if (!payment.providerPaymentId) {
+      return (await this.changes.change({ id: payment.id }, (p) => {
+        if (p.providerPaymentId || !canPaymentTransition(p.status, 'canceled')) return false;
+        p.status = 'canceled';
+        return true;
+      }))!;
+    }
+    const intent = await this.stripe.cancelPaymentIntent(
+      payment.providerPaymentId,
+      `payment-${payment.id}-cancel`,
+    );
+    const now = this.clock.now();
+    return (await this.changes.change({ id: payment.id }, (p) => applyIntent(p, intent, now)))!;
   }
 }
 

@@ -19,8 +19,12 @@ export interface CreatePaymentIntentInput {
 export class StripeGateway {
   private readonly logger = new Logger(StripeGateway.name);
   private readonly stripe: Stripe;
+  private readonly webhookSecrets: string[];
+  private readonly toleranceSeconds: number;
 
   constructor(@Inject(PAYMENTS_CONFIG) config: PaymentsConfig) {
+    this.webhookSecrets = config.webhooks.secrets;
+    this.toleranceSeconds = config.webhooks.toleranceSeconds;
     const { secretKey, apiUrl, timeoutMs, maxNetworkRetries } = config.stripe;
     this.stripe = new Stripe(secretKey, {
       timeout: timeoutMs,
@@ -48,6 +52,67 @@ export class StripeGateway {
     } catch (error) {
       throw this.translate(error, 'create a PaymentIntent');
     }
+  }
+
+  async retrievePaymentIntent(id: string): Promise<Stripe.PaymentIntent> {
+    try {
+      return await this.stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+    } catch (error) {
+      throw this.translate(error, 'read a PaymentIntent');
+    }
+  }
+
+  async cancelPaymentIntent(id: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
+    try {
+      return await this.stripe.paymentIntents.cancel(id, {}, { idempotencyKey });
+    } catch (error) {
+      throw this.translate(error, 'cancel the PaymentIntent');
+    }
+  }
+
+  async createRefund(input: {
+    paymentIntentId: string;
+    amount: number;
+    reason?: Stripe.RefundCreateParams.Reason;
+    metadata: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<Stripe.Refund> {
+    try {
+      return await this.stripe.refunds.create(
+        {
+          payment_intent: input.paymentIntentId,
+          amount: input.amount,
+          ...(input.reason && { reason: input.reason }),
+          metadata: input.metadata,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+    } catch (error) {
+      throw this.translate(error, 'create the refund');
+    }
+  }
+
+  /**
+   * Verifies a webhook delivery against the raw body and each configured secret (several during
+   * a rotation), with the timestamp tolerance. Anything wrong: a 400, nothing else done.
+   */
+  parseWebhook(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {
+    if (!rawBody || !signature) {
+      throw new DomainError('bad_request', 'A signed Stripe event (Stripe-Signature) is required.');
+    }
+    for (const secret of this.webhookSecrets) {
+      try {
+        return this.stripe.webhooks.constructEvent(
+          rawBody,
+          signature,
+          secret,
+          this.toleranceSeconds,
+        );
+      } catch {
+        // Try the next secret; the error would only say which check failed.
+      }
+    }
+    throw new DomainError('bad_request', 'The Stripe signature does not verify.');
   }
 
   private translate(error: unknown, action: string): DomainError {

@@ -1,5 +1,10 @@
 import { CreatePayments1763777000000 } from './1763777000000-CreatePayments.js';
 import { AddPaymentIdempotencyKey1763777400000 } from './1763777400000-AddPaymentIdempotencyKey.js';
+import { PaymentLifecycle1763777500000 } from './1763777500000-PaymentLifecycle.js';
 
 /** Every migration, oldest first. */
-export const migrations = [CreatePayments1763777000000, AddPaymentIdempotencyKey1763777400000];
+export const migrations = [
+  CreatePayments1763777000000,
+  AddPaymentIdempotencyKey1763777400000,
+  PaymentLifecycle1763777500000,
+];

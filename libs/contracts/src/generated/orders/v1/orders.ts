@@ -66,8 +66,17 @@ export interface UpdateOrderPaymentStatusRequest {
   paymentId: string;
   /** The payment's new status. */
   paymentStatus: PaymentStatus;
-  /** Increases with every change of the payment; older updates are ignored. */
+  /**
+   * Increases with every change of the payment; updates not newer than the last applied are
+   * ignored.
+   */
   paymentVersion: string;
+  /** Total refunded so far, in the order's currency. */
+  amountRefunded: string;
+  /** Whether the charge is disputed. */
+  disputed: boolean;
+  /** Set when the last attempt to pay failed (the customer may still pay with another method). */
+  failureCode: string;
 }
 
 export interface UpdateOrderPaymentStatusResponse {

@@ -28,6 +28,17 @@ export enum PaymentStatus {
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
+/** RefundStatus mirrors the status of a Stripe Refund. */
+export enum RefundStatus {
+  REFUND_STATUS_UNSPECIFIED = "REFUND_STATUS_UNSPECIFIED",
+  REFUND_STATUS_PENDING = "REFUND_STATUS_PENDING",
+  REFUND_STATUS_REQUIRES_ACTION = "REFUND_STATUS_REQUIRES_ACTION",
+  REFUND_STATUS_SUCCEEDED = "REFUND_STATUS_SUCCEEDED",
+  REFUND_STATUS_FAILED = "REFUND_STATUS_FAILED",
+  REFUND_STATUS_CANCELED = "REFUND_STATUS_CANCELED",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
 export interface Payment {
   /** Payment id (UUID). */
   id: string;
@@ -43,6 +54,34 @@ export interface Payment {
   clientSecret: string;
   /** The payment provider's id (a Stripe PaymentIntent id, "pi_..."). */
   providerPaymentId: string;
+  createTime: Timestamp | undefined;
+  updateTime:
+    | Timestamp
+    | undefined;
+  /** Total refunded so far (succeeded refunds), in the payment's currency. */
+  amountRefunded: string;
+  /** Why the last attempt to pay failed (Stripe's decline or error code), empty otherwise. */
+  failureCode: string;
+  failureMessage: string;
+  /** Receipt URL of the successful charge, empty until the payment succeeded. */
+  receiptUrl: string;
+  /** Whether the customer disputed the charge. */
+  disputed: boolean;
+  /** Increases with every change of the payment: lets receivers ignore stale notifications. */
+  version: string;
+}
+
+export interface Refund {
+  /** Refund id (UUID). */
+  id: string;
+  paymentId: string;
+  amount: Money | undefined;
+  status: RefundStatus;
+  reason: string;
+  /** The Stripe Refund id ("re_..."), empty while it is being created. */
+  providerRefundId: string;
+  /** Why the refund failed, when it did. */
+  failureReason: string;
   createTime: Timestamp | undefined;
   updateTime: Timestamp | undefined;
 }
@@ -62,26 +101,39 @@ export interface CreatePaymentResponse {
 export interface GetPaymentRequest {
   /** Payment id (UUID). */
   paymentId: string;
+  /** Fetch the PaymentIntent from Stripe first and apply what changed (for reconciliation). */
+  refresh: boolean;
 }
 
 export interface GetPaymentResponse {
   payment: Payment | undefined;
 }
 
+export interface CancelPaymentRequest {
+  /** Payment id (UUID). */
+  paymentId: string;
+}
+
+export interface CancelPaymentResponse {
+  payment: Payment | undefined;
+}
+
 export interface ProcessRefundRequest {
   /** Payment id (UUID). */
   paymentId: string;
-  /** Amount to refund; the currency must match the payment's. */
+  /** Amount to refund; the currency must match the payment's. Unset: everything not yet refunded. */
   amount:
     | Money
     | undefined;
-  /** Why the refund was issued (free text, for support). */
+  /**
+   * Why the refund was issued: "duplicate", "fraudulent" or "requested_by_customer" (Stripe's
+   * reasons), or empty.
+   */
   reason: string;
 }
 
 export interface ProcessRefundResponse {
-  /** Refund id (UUID). */
-  refundId: string;
+  refund: Refund | undefined;
   payment: Payment | undefined;
 }
 
@@ -100,9 +152,13 @@ export interface PaymentServiceClient {
 
   createPayment(request: CreatePaymentRequest, metadata?: Metadata): Observable<CreatePaymentResponse>;
 
-  /** GetPayment returns one payment by id. */
+  /** GetPayment returns one payment by id; with `refresh`, first brings it up to date from Stripe. */
 
   getPayment(request: GetPaymentRequest, metadata?: Metadata): Observable<GetPaymentResponse>;
+
+  /** CancelPayment cancels a payment that has not succeeded (and its PaymentIntent). */
+
+  cancelPayment(request: CancelPaymentRequest, metadata?: Metadata): Observable<CancelPaymentResponse>;
 
   /** ProcessRefund refunds all or part of a succeeded payment. */
 
@@ -127,12 +183,19 @@ export interface PaymentServiceController {
     metadata?: Metadata,
   ): Promise<CreatePaymentResponse> | Observable<CreatePaymentResponse> | CreatePaymentResponse;
 
-  /** GetPayment returns one payment by id. */
+  /** GetPayment returns one payment by id; with `refresh`, first brings it up to date from Stripe. */
 
   getPayment(
     request: GetPaymentRequest,
     metadata?: Metadata,
   ): Promise<GetPaymentResponse> | Observable<GetPaymentResponse> | GetPaymentResponse;
+
+  /** CancelPayment cancels a payment that has not succeeded (and its PaymentIntent). */
+
+  cancelPayment(
+    request: CancelPaymentRequest,
+    metadata?: Metadata,
+  ): Promise<CancelPaymentResponse> | Observable<CancelPaymentResponse> | CancelPaymentResponse;
 
   /** ProcessRefund refunds all or part of a succeeded payment. */
 
@@ -144,7 +207,7 @@ export interface PaymentServiceController {
 
 export function PaymentServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["createPayment", "getPayment", "processRefund"];
+    const grpcMethods: string[] = ["createPayment", "getPayment", "cancelPayment", "processRefund"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("PaymentService", method)(constructor.prototype[method], method, descriptor);

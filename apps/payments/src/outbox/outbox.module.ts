@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
+import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
+import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
+import { ORDERS_GRPC, OrdersClient } from './orders.client.js';
+import { OutboxRelay } from './outbox.relay.js';
+import { OutboxRepository } from './outbox.repository.js';
+
+@Module({
+  imports: [
+    ClientsModule.registerAsync([
+      {
+        name: ORDERS_GRPC,
+        inject: [PAYMENTS_CONFIG],
+        useFactory: (config: PaymentsConfig): GrpcOptions => ({
+          transport: Transport.GRPC,
+          options: {
+            package: ORDERS_PACKAGE,
+            protoPath: ordersProtoPath(),
+            url: config.orders.url,
+            loader: grpcLoaderOptions(),
+            channelOptions: {
+              'grpc.initial_reconnect_backoff_ms': 250,
+              'grpc.max_reconnect_backoff_ms': 2000,
+            },
+          },
+        }),
+      },
+    ]),
+  ],
+  providers: [OutboxRepository, OutboxRelay, OrdersClient],
+  exports: [OutboxRepository, OutboxRelay],
+})
+export class OutboxModule {}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { Clock } from '#common/clock.js';
+import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
+import { OutboxRelay } from '../outbox/outbox.relay.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { Payment } from './payment.entity.js';
+import { toProtoStatus } from './payment-state.js';
+
+/** What to lock: a payment by our id or by its Stripe PaymentIntent id. */
+export type PaymentKey = { id: string } | { providerPaymentId: string };
+
+/**
+ * The one way a payment changes after creation: lock the row, let the caller change it, and if
+ * anything changed, bump its version and queue the notification to orders, in the same
+ * transaction. So no change is ever saved without its notification, nor notified twice.
+ */
+@Injectable()
+export class PaymentChanges {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly outbox: OutboxRepository,
+    private readonly clock: Clock,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  /**
+   * Runs `change` on the locked payment; `change` returns whether it changed anything. Returns the
+   * payment as it stands afterwards, or null when there is no such payment. Pass `tx` to join a
+   * transaction the caller already holds.
+   */
+  async change(
+    key: PaymentKey,
+    change: (payment: Payment, tx: EntityManager) => boolean | Promise<boolean>,
+    tx?: EntityManager,
+  ): Promise<Payment | null> {
+    if (!tx) {
+      const payment = await this.db.transaction((own) => this.change(key, change, own));
+      this.relay.kick(); // deliver now rather than at the next poll
+      return payment;
+    }
+    const payment = await tx.findOne(Payment, { where: key, lock: { mode: 'pessimistic_write' } });
+    if (!payment) return null;
+    if (!(await change(payment, tx))) return payment;
+    payment.version += 1;
+    payment.updatedAt = this.clock.now();
+    await tx.save(payment);
+    await this.outbox.add(tx, payment.id, paymentUpdate(payment));
+    return payment;
+  }
+}
+
+/** The notification orders receives about a payment. */
+export function paymentUpdate(payment: Payment): UpdateOrderPaymentStatusRequest {
+  return {
+    orderId: payment.orderId,
+    paymentId: payment.id,
+    paymentStatus: toProtoStatus(payment.status),
+    paymentVersion: String(payment.version),
+    amountRefunded: String(payment.amountRefunded),
+    disputed: payment.disputed,
+    failureCode: payment.failureCode ?? '',
+  };
+}

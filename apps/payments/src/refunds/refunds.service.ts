@@ -1,0 +1,238 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type Stripe from 'stripe';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { Clock, IdGenerator } from '#common/clock.js';
+import { DomainError, type FieldError, isDomainError } from '#common/errors.js';
+import { isUuid } from '#common/uuid.js';
+import { PaymentChanges } from '../payments/payment-changes.js';
+import { Payment } from '../payments/payment.entity.js';
+import { StripeGateway } from '../stripe/stripe.gateway.js';
+import { Refund, REFUND_HOLDING_STATES, type RefundState } from './refund.entity.js';
+
+export interface ProcessRefundCommand {
+  paymentId: string;
+  /** Minor units as the int64 decimal string; undefined: everything not yet refunded. */
+  amount?: { amount: string; currency: string };
+  reason: string;
+}
+
+const REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+type Reason = (typeof REASONS)[number];
+
+const FINAL: RefundState[] = ['failed', 'canceled'];
+
+/**
+ * Refunds of succeeded payments. The amount is reserved under the payment's row lock, so
+ * concurrent refunds can never add up to more than was paid; Stripe then gets a key derived from
+ * our refund id, so a retry after any failure resumes the same Stripe refund.
+ */
+@Injectable()
+export class RefundsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly changes: PaymentChanges,
+    private readonly stripe: StripeGateway,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  async processRefund(
+    command: ProcessRefundCommand,
+    idempotencyKey: string,
+  ): Promise<{ refund: Refund; payment: Payment }> {
+    const { amount, reason } = validate(command);
+    const { refund, payment } = await this.reserve(
+      command.paymentId,
+      amount,
+      reason,
+      idempotencyKey,
+    );
+    if (refund.providerRefundId || FINAL.includes(refund.status)) return { refund, payment };
+
+    let stripeRefund: Stripe.Refund;
+    try {
+      stripeRefund = await this.stripe.createRefund({
+        paymentIntentId: payment.providerPaymentId!,
+        amount: refund.amount,
+        reason: refund.reason as Reason | undefined,
+        metadata: { refund_id: refund.id, payment_id: payment.id, order_id: payment.orderId },
+        idempotencyKey: `refund-${refund.id}-create`,
+      });
+    } catch (error) {
+      // Stripe refused for good: free the reserved amount. Transient: keep it for the retry.
+      if (isDomainError(error) && error.code === 'precondition_failed') {
+        await this.db.getRepository(Refund).update(refund.id, {
+          status: 'failed',
+          failureReason: error.message,
+          updatedAt: this.clock.now(),
+        });
+      }
+      throw error;
+    }
+    const updated = await this.changes.change({ id: payment.id }, (locked, tx) =>
+      this.applyStripeRefund(locked, stripeRefund, tx),
+    );
+    return {
+      refund: await this.db.getRepository(Refund).findOneByOrFail({ id: refund.id }),
+      payment: updated!,
+    };
+  }
+
+  /**
+   * Brings our record of a Stripe refund up to date (creating it when the refund was made
+   * elsewhere, e.g. in the Dashboard) and the payment's refunded total with it. Call with the
+   * payment locked; returns whether the payment's state changed.
+   */
+  async applyStripeRefund(
+    payment: Payment,
+    stripeRefund: Stripe.Refund,
+    tx: EntityManager,
+  ): Promise<boolean> {
+    const refunds = tx.getRepository(Refund);
+    const ourId = stripeRefund.metadata?.refund_id;
+    let refund =
+      (await refunds.findOneBy({ providerRefundId: stripeRefund.id })) ??
+      (ourId && isUuid(ourId)
+        ? await refunds.findOneBy({ id: ourId, paymentId: payment.id })
+        : null);
+    const status = refundState(stripeRefund.status);
+    const now = this.clock.now();
+    if (!refund) {
+      refund = Object.assign(new Refund(), {
+        id: this.ids.uuid(),
+        paymentId: payment.id,
+        amount: stripeRefund.amount,
+        currency: stripeRefund.currency,
+        status,
+        reason: stripeRefund.reason ?? null,
+        providerRefundId: stripeRefund.id,
+        failureReason: stripeRefund.failure_reason ?? null,
+        idempotencyKey: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await refunds.insert(refund);
+    } else if (
+      refund.providerRefundId !== stripeRefund.id ||
+      (refund.status !== status && !FINAL.includes(refund.status))
+    ) {
+      await refunds.update(refund.id, {
+        providerRefundId: stripeRefund.id,
+        status: FINAL.includes(refund.status) ? refund.status : status,
+        failureReason: stripeRefund.failure_reason ?? refund.failureReason,
+        updatedAt: now,
+      });
+    }
+    const refunded = await this.sum(tx, payment.id, ['succeeded']);
+    if (refunded === payment.amountRefunded) return false;
+    payment.amountRefunded = refunded;
+    return true;
+  }
+
+  private reserve(
+    paymentId: string,
+    amount: { amount: number; currency: string } | undefined,
+    reason: Reason | undefined,
+    idempotencyKey: string,
+  ): Promise<{ refund: Refund; payment: Payment }> {
+    return this.db.transaction(async (tx) => {
+      const payment = await tx.findOne(Payment, {
+        where: { id: paymentId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
+      const earlier = await tx.findOneBy(Refund, { idempotencyKey });
+      if (earlier) {
+        if (earlier.paymentId !== paymentId) {
+          throw new DomainError(
+            'idempotency_key_reused',
+            'This idempotency key already refunded another payment.',
+          );
+        }
+        return { refund: earlier, payment };
+      }
+      if (payment.status !== 'succeeded' || !payment.providerPaymentId) {
+        throw new DomainError(
+          'precondition_failed',
+          `Only a succeeded payment can be refunded; this one is ${payment.status}.`,
+        );
+      }
+      if (payment.disputed) {
+        throw new DomainError('precondition_failed', 'A disputed payment cannot be refunded.');
+      }
+      if (amount && amount.currency !== payment.currency) {
+        throw DomainError.validation([
+          {
+            field: 'amount.currency',
+            message: `must be the payment's currency, ${payment.currency}`,
+          },
+        ]);
+      }
+      const remaining = payment.amount - (await this.sum(tx, payment.id, REFUND_HOLDING_STATES));
+      if (remaining <= 0) {
+        throw new DomainError('precondition_failed', 'The payment is already fully refunded.');
+      }
+      const requested = amount?.amount ?? remaining;
+      if (requested > remaining) {
+        throw new DomainError(
+          'precondition_failed',
+          `The refund of ${requested} exceeds the ${remaining} ${payment.currency} not yet refunded.`,
+        );
+      }
+      const now = this.clock.now();
+      const refund = Object.assign(new Refund(), {
+        id: this.ids.uuid(),
+        paymentId: payment.id,
+        amount: requested,
+        currency: payment.currency,
+        status: 'creating',
+        reason: reason ?? null,
+        providerRefundId: null,
+        failureReason: null,
+        idempotencyKey,
+        createdAt: now,
+        updatedAt: now,
+      } satisfies Refund);
+      await tx.insert(Refund, refund);
+      return { refund, payment };
+    });
+  }
+
+  private async sum(tx: EntityManager, paymentId: string, states: RefundState[]): Promise<number> {
+    const refunds = await tx.findBy(Refund, { paymentId, status: In(states) });
+    return refunds.reduce((total, refund) => total + refund.amount, 0);
+  }
+}
+
+function refundState(status: string | null): RefundState {
+  switch (status) {
+    case 'succeeded':
+    case 'failed':
+    case 'canceled':
+    case 'requires_action':
+      return status;
+    default:
+      return 'pending';
+  }
+}
+
+function validate(command: ProcessRefundCommand): {
+  amount?: { amount: number; currency: string };
+  reason?: Reason;
+} {
+  const errors: FieldError[] = [];
+  if (!isUuid(command.paymentId)) errors.push({ field: 'payment_id', message: 'must be a UUID' });
+  let amount: { amount: number; currency: string } | undefined;
+  if (command.amount) {
+    const value = /^\d{1,15}$/.test(command.amount.amount) ? Number(command.amount.amount) : 0;
+    if (value < 1) errors.push({ field: 'amount.amount', message: 'must be a positive integer' });
+    amount = { amount: value, currency: command.amount.currency };
+  }
+  const reason = command.reason === '' ? undefined : command.reason;
+  if (reason !== undefined && !(REASONS as readonly string[]).includes(reason)) {
+    errors.push({ field: 'reason', message: `must be one of ${REASONS.join(', ')}, or empty` });
+  }
+  if (errors.length > 0) throw DomainError.validation(errors);
+  return { amount, reason: reason as Reason | undefined };
+}

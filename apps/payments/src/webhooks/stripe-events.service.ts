@@ -1,0 +1,125 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type Stripe from 'stripe';
+import { DataSource, type EntityManager } from 'typeorm';
+import { OutboxRelay } from '../outbox/outbox.relay.js';
+import { applyCharge, applyIntent } from '../payments/apply-intent.js';
+import { PaymentChanges } from '../payments/payment-changes.js';
+import type { Payment } from '../payments/payment.entity.js';
+import { RefundsService } from '../refunds/refunds.service.js';
+
+export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
+
+/**
+ * Applies verified Stripe events. Each event is one short transaction: its id is recorded (a
+ * unique key, so a repeated or concurrent delivery finds it and changes nothing) together with
+ * its effect on the payment and the notification to orders.
+ */
+@Injectable()
+export class StripeEventsService {
+  private readonly logger = new Logger(StripeEventsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly changes: PaymentChanges,
+    private readonly refunds: RefundsService,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async handle(event: Stripe.Event): Promise<EventOutcome> {
+    const outcome = await this.record(event);
+    if (outcome === 'processed') this.relay.kick();
+    return outcome;
+  }
+
+  private record(event: Stripe.Event): Promise<EventOutcome> {
+    return this.db.transaction(async (tx) => {
+      const recorded = await tx.query<unknown[]>(
+        `INSERT INTO stripe_events (id, type, outcome, stripe_created_at, received_at)
+         VALUES ($1, $2, 'processing', to_timestamp($3), now())
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [event.id, event.type, event.created],
+      );
+      if (recorded.length === 0) return 'duplicate';
+      const payment = await this.apply(event, tx);
+      const outcome: EventOutcome = payment ? 'processed' : 'ignored';
+      await tx.query('UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1', [
+        event.id,
+        outcome,
+        payment?.id ?? null,
+      ]);
+      if (!payment) this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
+      return outcome;
+    });
+  }
+
+  private async apply(event: Stripe.Event, tx: EntityManager): Promise<Payment | null> {
+    const at = new Date(event.created * 1000);
+    switch (event.type) {
+      case 'payment_intent.processing':
+      case 'payment_intent.requires_action':
+      case 'payment_intent.succeeded':
+      case 'payment_intent.payment_failed':
+      case 'payment_intent.canceled':
+      case 'payment_intent.amount_capturable_updated': {
+        const intent = event.data.object;
+        return this.changes.change(
+          { providerPaymentId: intent.id },
+          (payment) => applyIntent(payment, intent, at),
+          tx,
+        );
+      }
+      case 'charge.succeeded':
+      case 'charge.updated':
+      case 'charge.refunded': {
+        const charge = event.data.object;
+        const intentId = idOf(charge.payment_intent);
+        if (!intentId) return null;
+        return this.changes.change(
+          { providerPaymentId: intentId },
+          async (payment, inner) => {
+            const refunds = charge.refunds?.data ?? [];
+            let changed = applyCharge(payment, charge);
+            for (const refund of refunds) {
+              changed = (await this.refunds.applyStripeRefund(payment, refund, inner)) || changed;
+            }
+            return changed;
+          },
+          tx,
+        );
+      }
+      case 'refund.created':
+      case 'refund.updated':
+      case 'refund.failed': {
+        const refund = event.data.object;
+        const intentId = idOf(refund.payment_intent);
+        if (!intentId) return null;
+        return this.changes.change(
+          { providerPaymentId: intentId },
+          (payment, inner) => this.refunds.applyStripeRefund(payment, refund, inner),
+          tx,
+        );
+      }
+      case 'charge.dispute.created': {
+        const dispute = event.data.object;
+        const intentId = idOf(dispute.payment_intent);
+        if (!intentId) return null;
+        return this.changes.change(
+          { providerPaymentId: intentId },
+          (payment) => {
+            if (payment.disputed) return false;
+            payment.disputed = true;
+            return true;
+          },
+          tx,
+        );
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.id;
+}

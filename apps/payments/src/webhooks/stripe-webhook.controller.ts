@@ -1,0 +1,25 @@
+import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { StripeGateway } from '../stripe/stripe.gateway.js';
+import { type EventOutcome, StripeEventsService } from './stripe-events.service.js';
+
+export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
+
+/** Stripe's deliveries. The signature is checked against the raw bytes before anything else. */
+@Controller()
+export class StripeWebhookController {
+  constructor(
+    private readonly stripe: StripeGateway,
+    private readonly events: StripeEventsService,
+  ) {}
+
+  @Post(STRIPE_WEBHOOK_PATH)
+  @HttpCode(200)
+  async receive(
+    @Req() request: FastifyRequest & { rawBody?: Buffer },
+    @Headers('stripe-signature') signature: string | undefined,
+  ): Promise<{ received: true; outcome: EventOutcome }> {
+    const event = this.stripe.parseWebhook(request.rawBody, signature);
+    return { received: true, outcome: await this.events.handle(event) };
+  }
+}

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import type { CreatePaymentResponse } from '#contracts/generated/payments/v1/payments.js';
+import { expectProblem } from './support/http.js';
+import { grpcClient, type RawGrpcClient } from './support/grpc.js';
+import { Stack } from './support/stack.js';
+import { charge, deliver, dispute, event, paymentIntent, signed } from './support/stripe-events.js';
+
+describe('Stripe webhooks on payments (end to end)', () => {
+  let stack: Stack;
+  let payments: RawGrpcClient;
+  let db: pg.Pool;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    payments = grpcClient('payments', stack.paymentsGrpcUrl);
+    db = new pg.Pool({ connectionString: stack.paymentsDb.url, max: 3 });
+  });
+
+  afterAll(async () => {
+    payments.close();
+    await db.end();
+    await stack.stop();
+  });
+
+  /** A payment created through the API, as orders would. */
+  async function newPayment() {
+    const { payment } = await payments.call<CreatePaymentResponse>(
+      'CreatePayment',
+      {
+        orderId: randomUUID(),
+        customerId: 'cus_webhooks',
+        amount: { amount: '5000', currency: 'usd' },
+      },
+      { 'idempotency-key': randomUUID() },
+    );
+    return payment!;
+  }
+
+  async function row(paymentId: string) {
+    const { rows } = await db.query<{
+      status: string;
+      version: string;
+      failure_code: string | null;
+      receipt_url: string | null;
+      disputed: boolean;
+    }>('SELECT status, version, failure_code, receipt_url, disputed FROM payments WHERE id = $1', [
+      paymentId,
+    ]);
+    return rows[0];
+  }
+
+  const count = async (sql: string, params: unknown[]) =>
+    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n;
+
+  function intentEvent(
+    type: string,
+    intentId: string,
+    status: string,
+    extra = {},
+    created?: number,
+  ) {
+    return event(
+      type,
+      paymentIntent({
+        id: intentId,
+        status: status,
+        amount: 5000,
+        currency: 'usd',
+        ...extra,
+      }),
+      created ? { created } : {},
+    );
+  }
+
+  it('applies a signed payment_intent.succeeded', async () => {
+    const payment = await newPayment();
+    const response = await deliver(
+      stack.paymentsUrl,
+      signed(intentEvent('payment_intent.succeeded', payment.providerPaymentId, 'succeeded')),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: true, outcome: 'processed' });
+    expect(await row(payment.id)).toMatchObject({ status: 'succeeded', version: '2' });
+    expect(await count('outbox WHERE payment_id = $1', [payment.id])).toBe(1);
+  });
+
+  describe('refuses what does not verify, and records nothing', () => {
+    let paymentId: string;
+    let good: ReturnType<typeof intentEvent>;
+
+    beforeAll(async () => {
+      const payment = await newPayment();
+      paymentId = payment.id;
+      good = intentEvent('payment_intent.succeeded', payment.providerPaymentId, 'succeeded');
+    });
+
+    it.each([
+      ['no signature', () => ({ payload: JSON.stringify(good) })],
+      ['a wrong secret', () => signed(good, { secret: 'whsec_wrong' })],
+      ['a stale timestamp', () => signed(good, { timestamp: Math.floor(Date.now() / 1000) - 301 })],
+      [
+        'a body other than the signed one',
+        () => ({
+          ...signed(good),
+          payload: JSON.stringify({ ...good, type: 'payment_intent.canceled' }),
+        }),
+      ],
+      ['a malformed header', () => ({ payload: JSON.stringify(good), signature: 'v1=abc' })],
+    ])('%s -> 400', async (_name, delivery) => {
+      const events = await count('stripe_events', []);
+      await expectProblem(
+        await deliver(stack.paymentsUrl, delivery()),
+        400,
+        '/problems/bad-request',
+      );
+      expect(await count('stripe_events', [])).toBe(events);
+      expect((await row(paymentId)).status).toBe('requires_payment_method');
+    });
+  });
+
+  it('applies an event once, however often and however concurrently it arrives', async () => {
+    const payment = await newPayment();
+    const delivery = signed(
+      intentEvent('payment_intent.succeeded', payment.providerPaymentId, 'succeeded'),
+    );
+    const concurrent = await Promise.all([1, 2, 3].map(() => deliver(stack.paymentsUrl, delivery)));
+    const sequential: Response[] = [];
+    for (let i = 0; i < 5; i++) sequential.push(await deliver(stack.paymentsUrl, delivery));
+    const outcomes = await Promise.all(
+      [...concurrent, ...sequential].map(async (r) => {
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { outcome: string }).outcome;
+      }),
+    );
+    expect(outcomes.filter((o) => o === 'processed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(7);
+    expect(await row(payment.id)).toMatchObject({ status: 'succeeded', version: '2' });
+    expect(await count('outbox WHERE payment_id = $1', [payment.id])).toBe(1);
+  });
+
+  it('keeps a success when an older processing event arrives late', async () => {
+    const payment = await newPayment();
+    const now = Math.floor(Date.now() / 1000);
+    const pi = payment.providerPaymentId;
+    await deliver(
+      stack.paymentsUrl,
+      signed(intentEvent('payment_intent.succeeded', pi, 'succeeded', {}, now)),
+    );
+    await deliver(
+      stack.paymentsUrl,
+      signed(intentEvent('payment_intent.processing', pi, 'processing', {}, now - 5)),
+    );
+    expect(await row(payment.id)).toMatchObject({ status: 'succeeded', version: '2' });
+  });
+
+  it('lets a failed attempt be followed by a success', async () => {
+    const payment = await newPayment();
+    const pi = payment.providerPaymentId;
+    const declined = {
+      last_payment_error: {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: 'insufficient_funds',
+        message: 'Your card has insufficient funds.',
+      },
+    };
+    await deliver(
+      stack.paymentsUrl,
+      signed(intentEvent('payment_intent.payment_failed', pi, 'requires_payment_method', declined)),
+    );
+    expect(await row(payment.id)).toMatchObject({
+      status: 'requires_payment_method',
+      failure_code: 'insufficient_funds',
+    });
+    await deliver(
+      stack.paymentsUrl,
+      signed(intentEvent('payment_intent.succeeded', pi, 'succeeded')),
+    );
+    expect(await row(payment.id)).toMatchObject({
+      status: 'succeeded',
+      failure_code: null,
+      version: '3',
+    });
+  });
+
+  it('records the receipt of the charge and a dispute', async () => {
+    const payment = await newPayment();
+    const pi = payment.providerPaymentId;
+    const ch = charge({
+      id: `ch_${randomUUID().replaceAll('-', '')}`,
+      payment_intent: pi,
+      receipt_url: 'https://pay.stripe.com/receipts/test',
+      amount: 5000,
+    });
+    await deliver(stack.paymentsUrl, signed(event('charge.succeeded', ch)));
+    await deliver(
+      stack.paymentsUrl,
+      signed(event('charge.dispute.created', dispute({ charge: ch.id, payment_intent: pi }))),
+    );
+    expect(await row(payment.id)).toMatchObject({
+      receipt_url: 'https://pay.stripe.com/receipts/test',
+      disputed: true,
+    });
+  });
+
+  it.each([
+    [
+      'an unknown PaymentIntent',
+      () => intentEvent('payment_intent.succeeded', 'pi_unknown', 'succeeded'),
+    ],
+    [
+      'an event type we do not handle',
+      () => event('customer.created', { id: 'cus_1', object: 'customer' }),
+    ],
+  ])('answers 2xx and ignores %s', async (_name, make) => {
+    const response = await deliver(stack.paymentsUrl, signed(make()));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: true, outcome: 'ignored' });
+  });
+});
