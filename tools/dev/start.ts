@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_PORTS } from '#common/defaults.js';
+import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
 import { signDevToken } from './token.js';
@@ -65,27 +65,35 @@ async function main(): Promise<void> {
     databaseInfo = `embedded PostgreSQL at ${postgres.url()}, data in ${DATA_DIR}`;
   }
 
-  const stripeEnv: Record<string, string> = {};
-  let stripeInfo = 'the real Stripe API (STRIPE_SECRET_KEY is set)';
-  if (!setting('STRIPE_SECRET_KEY')) {
-    const port = portSetting('STRIPE_STAND_IN_PORT', DEFAULT_PORTS.stripeStandIn);
-    say(`starting the offline Stripe stand-in on port ${port} (STRIPE_STAND_IN_PORT)`);
-    const standIn = await StripeStandIn.start({ port });
-    cleanups.push({ name: 'the Stripe stand-in', run: () => standIn.stop() });
-    stripeEnv.STRIPE_API_URL = standIn.url;
-    stripeInfo = `offline stand-in at ${standIn.url}`;
-  }
-
   const ports = {
     ordersHttp: portSetting('ORDERS_HTTP_PORT', DEFAULT_PORTS.ordersHttp),
     ordersGrpc: portSetting('ORDERS_GRPC_PORT', DEFAULT_PORTS.ordersGrpc),
     paymentsHttp: portSetting('PAYMENTS_HTTP_PORT', DEFAULT_PORTS.paymentsHttp),
     paymentsGrpc: portSetting('PAYMENTS_GRPC_PORT', DEFAULT_PORTS.paymentsGrpc),
   };
+  const stripeEnv: Record<string, string> = {};
+  let stripeInfo = 'the real Stripe API (STRIPE_SECRET_KEY is set)';
+  if (!setting('STRIPE_SECRET_KEY')) {
+    const port = portSetting('STRIPE_STAND_IN_PORT', DEFAULT_PORTS.stripeStandIn);
+    say(`starting the offline Stripe stand-in on port ${port} (STRIPE_STAND_IN_PORT)`);
+    // The stand-in delivers its signed events to payments, as Stripe would.
+    const standIn = await StripeStandIn.start({
+      port,
+      webhook: {
+        url: `http://127.0.0.1:${ports.paymentsHttp}/webhooks/stripe`,
+        secret: setting('STRIPE_WEBHOOK_SECRET')?.split(',')[0]?.trim() ?? DEV_WEBHOOK_SECRET,
+      },
+    });
+    cleanups.push({ name: 'the Stripe stand-in', run: () => standIn.stop() });
+    stripeEnv.STRIPE_API_URL = standIn.url;
+    stripeInfo = `offline stand-in at ${standIn.url}`;
+  }
+
   startService('payments', {
     PAYMENTS_DATABASE_URL: paymentsDatabaseUrl,
     PAYMENTS_HTTP_PORT: String(ports.paymentsHttp),
     PAYMENTS_GRPC_PORT: String(ports.paymentsGrpc),
+    ORDERS_GRPC_URL: setting('ORDERS_GRPC_URL') ?? `127.0.0.1:${ports.ordersGrpc}`,
     ...stripeEnv,
   });
   startService('orders', {

@@ -23,3 +23,14 @@ export function formatAmount(amount: number, currency: string): string {
   });
   return `${major} ${currency}`;
 }
+
+/** Renders an amount as Stripe's refund messages do, with the currency symbol: `$15.00`. */
+export function formatMoney(amount: number, currency: string): string {
+  const digits = ZERO_DECIMAL.has(currency) ? 0 : THREE_DECIMAL.has(currency) ? 3 : 2;
+  return (amount / 10 ** digits).toLocaleString('en-US', {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}

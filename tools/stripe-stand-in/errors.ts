@@ -1,10 +1,18 @@
+import type Stripe from 'stripe';
+
 /** Stripe's v1 error envelope; the SDK picks its error class from `type` and the HTTP status. */
 export interface StripeErrorBody {
-  type: 'api_error' | 'idempotency_error' | 'invalid_request_error';
+  type: 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error';
   message: string;
   code?: string;
+  decline_code?: string;
   param?: string;
   doc_url?: string;
+  /** The failed Charge (card errors). */
+  charge?: string;
+  /** The PaymentIntent the request concerned, as it is after the request (as Stripe adds it). */
+  payment_intent?: Stripe.PaymentIntent;
+  payment_method?: Stripe.PaymentMethod;
 }
 
 export class StripeApiError extends Error {
@@ -21,12 +29,7 @@ export class StripeApiError extends Error {
     readonly replayable = true,
   ) {
     super(body.message);
-    this.body = body.code
-      ? {
-          ...body,
-          doc_url: `https://stripe.com/docs/error-codes/${body.code.replaceAll('_', '-')}`,
-        }
-      : body;
+    this.body = body.code ? { ...body, doc_url: docUrl(body.code) } : body;
   }
 
   toJSON(): { error: StripeErrorBody } {
@@ -34,12 +37,22 @@ export class StripeApiError extends Error {
   }
 }
 
+export function docUrl(code: string): string {
+  return `https://stripe.com/docs/error-codes/${code.replaceAll('_', '-')}`;
+}
+
 export function invalidParam(param: string, message: string, code?: string): StripeApiError {
   return new StripeApiError(400, { type: 'invalid_request_error', message, param, code }, false);
 }
 
-export function resourceMissing(object: string, id: string, param: string): StripeApiError {
-  return new StripeApiError(404, {
+/** 404 for an object named in the URL; Stripe answers 400 for one named by a parameter. */
+export function resourceMissing(
+  object: string,
+  id: string,
+  param: string,
+  status = 404,
+): StripeApiError {
+  return new StripeApiError(status, {
     type: 'invalid_request_error',
     code: 'resource_missing',
     param,
@@ -95,4 +108,20 @@ export function apiError(status: number): StripeApiError {
 
 export function idempotencyError(message: string, code?: string, status = 400): StripeApiError {
   return new StripeApiError(status, { type: 'idempotency_error', message, code }, false);
+}
+
+/** A request that is valid but not in the object's current state; Stripe saves its outcome. */
+export function invalidRequest(
+  message: string,
+  extra: Omit<StripeErrorBody, 'type' | 'message' | 'doc_url'> = {},
+): StripeApiError {
+  return new StripeApiError(400, { type: 'invalid_request_error', message, ...extra });
+}
+
+/** `payment_intent_unexpected_state`, with the PaymentIntent in the error as Stripe sends it. */
+export function unexpectedState(message: string, intent: Stripe.PaymentIntent): StripeApiError {
+  return invalidRequest(message, {
+    code: 'payment_intent_unexpected_state',
+    payment_intent: structuredClone(intent),
+  });
 }

@@ -1,8 +1,13 @@
 /**
  * Runs the Stripe stand-in as a process: `node dist/tools/stripe-stand-in/main.js`.
  * Environment: STRIPE_STAND_IN_PORT (default 12111), STRIPE_STAND_IN_HOST (default 127.0.0.1),
- * STRIPE_STAND_IN_API_KEY (optional; without it any sk_test_ key is accepted).
+ * STRIPE_STAND_IN_API_KEY (optional; without it any sk_test_ key is accepted),
+ * STRIPE_STAND_IN_WEBHOOK_URL (optional; where to POST events, e.g.
+ * http://127.0.0.1:3001/webhooks/stripe), signed with STRIPE_WEBHOOK_SECRET, the secret the
+ * payments service verifies with (the first one if it lists several, comma-separated; default
+ * the documented development secret).
  */
+import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { DEFAULT_HOST, DEFAULT_PORT, StripeStandIn } from './server.js';
 
 const port = Number(process.env['STRIPE_STAND_IN_PORT'] || DEFAULT_PORT);
@@ -13,12 +18,25 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
+const webhookUrl = process.env['STRIPE_STAND_IN_WEBHOOK_URL'] || undefined;
+if (webhookUrl !== undefined && !URL.canParse(webhookUrl)) {
+  console.error(`STRIPE_STAND_IN_WEBHOOK_URL must be a URL, got '${webhookUrl}'`);
+  process.exit(1);
+}
+const webhookSecret =
+  (process.env['STRIPE_WEBHOOK_SECRET'] ?? '')
+    .split(',')
+    .map((secret) => secret.trim())
+    .find((secret) => secret !== '') ?? DEV_WEBHOOK_SECRET;
+
 const standIn = await StripeStandIn.start({
   port,
   host: process.env['STRIPE_STAND_IN_HOST'] || DEFAULT_HOST,
   apiKey: process.env['STRIPE_STAND_IN_API_KEY'] || undefined,
+  ...(webhookUrl !== undefined && { webhook: { url: webhookUrl, secret: webhookSecret } }),
 });
 console.log(`Stripe stand-in listening on ${standIn.url}`);
+if (webhookUrl !== undefined) console.log(`Stripe stand-in sends webhooks to ${webhookUrl}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -1,6 +1,15 @@
 import type Stripe from 'stripe';
 import { SUPPORTED_CURRENCIES, formatAmount } from './currencies.js';
-import { invalidParam, resourceMissing } from './errors.js';
+import type { Context } from './context.js';
+import { invalidParam } from './errors.js';
+import {
+  confirmOptions,
+  confirmPaymentIntent,
+  findPaymentIntent,
+  missingPaymentMethod,
+  origin,
+  registerIntentLifecycle,
+} from './intent-lifecycle.js';
 import { objectId, randomAlphanumeric } from './ids.js';
 import { LIST_PARAMS, listPage } from './list.js';
 import type { ParamReader } from './params.js';
@@ -59,22 +68,26 @@ const CREATE_PARAMS = [
 // Stripe reports the account's default payment method configuration when it picks the methods.
 const PAYMENT_METHOD_CONFIGURATION = objectId('pmc');
 
-export function registerPaymentIntents(router: Router, store: Store): void {
+export function registerPaymentIntents(router: Router, context: Context): void {
+  const { store, events } = context;
   router
-    .post('/v1/payment_intents', ({ params }) =>
-      ok(store.paymentIntents.insert(createPaymentIntent(params))),
-    )
+    .post('/v1/payment_intents', (request) => {
+      const { params } = request;
+      const intent = createPaymentIntent(params);
+      // Confirming on create needs a usable payment method before anything is created.
+      const confirm = params.boolean('confirm') ? confirmOptions(params) : undefined;
+      if (confirm && !intent.payment_method) throw missingPaymentMethod(intent);
+      store.paymentIntents.insert(intent);
+      events.emit('payment_intent.created', intent, origin(request));
+      if (confirm) confirmPaymentIntent(context, intent, confirm, origin(request));
+      return ok(intent);
+    })
     .get('/v1/payment_intents', ({ params }) => ok(listPaymentIntents(store, params)))
     .get('/v1/payment_intents/:intent', ({ params, pathParams }) => {
       params.allowOnly(['client_secret', 'expand']);
       return ok(findPaymentIntent(store, pathParams['intent'], 'intent'));
     });
-}
-
-export function findPaymentIntent(store: Store, id: string, param: string): PaymentIntent {
-  const intent = store.paymentIntents.get(id);
-  if (!intent) throw resourceMissing('payment_intent', id, param);
-  return intent;
+  registerIntentLifecycle(router, context);
 }
 
 /** A new PaymentIntent, shaped field for field like the one Stripe returns from create. */
@@ -100,12 +113,6 @@ export function createPaymentIntent(params: ParamReader, now = Date.now()): Paym
       'amount',
       `Amount must be no more than ${formatAmount(MAX_AMOUNT, currency)}`,
       'amount_too_large',
-    );
-  }
-  if (params.boolean('confirm')) {
-    throw invalidParam(
-      'confirm',
-      'The Stripe stand-in cannot confirm PaymentIntents yet; create it without confirm=true.',
     );
   }
 

@@ -6,6 +6,9 @@ export interface ApiRequest {
   /** Decoded `:name` segments of the route template. */
   pathParams: Record<string, string>;
   params: ParamReader;
+  /** The `Request-Id` this request is answered with. */
+  requestId: string;
+  idempotencyKey?: string;
 }
 
 export interface ApiResponse {

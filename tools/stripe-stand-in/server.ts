@@ -11,13 +11,29 @@ import {
   missingApiKey,
   unrecognizedUrl,
 } from './errors.js';
+import { registerCharges } from './charges.js';
+import type { Context } from './context.js';
+import { registerDisputes } from './disputes.js';
+import { EventLog, registerEvents } from './events.js';
+import { FollowUps } from './follow-ups.js';
 import { FormDecodeError, decodeForm, type FormObject } from './form.js';
 import { IdempotencyStore } from './idempotency.js';
 import { requestId } from './ids.js';
+import { settlePaymentIntent, type SettleOutcome } from './intent-lifecycle.js';
 import { ParamReader } from './params.js';
 import { registerPaymentIntents } from './payment-intents.js';
-import { Router, type ApiRequest, type Handler } from './router.js';
+import { registerRefunds } from './refunds.js';
+import { Router, ok, type ApiRequest, type Handler } from './router.js';
 import { Store } from './store.js';
+import {
+  WebhookDispatcher,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookRetryOptions,
+} from './webhooks.js';
+
+export type { SettleOutcome } from './intent-lifecycle.js';
+export type { WebhookDelivery, WebhookEndpoint, WebhookRetryOptions } from './webhooks.js';
 
 export const DEFAULT_PORT = 12111;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -29,6 +45,15 @@ export interface StripeStandInOptions {
   host?: string;
   /** If set, requests must send `Bearer <apiKey>`; otherwise any `sk_test_` key is accepted. */
   apiKey?: string;
+  /** Where to POST every event, signed with `secret` as Stripe signs (see setWebhook()). */
+  webhook?: WebhookEndpoint;
+  /** Retries of deliveries the endpoint did not answer with 2xx. */
+  webhookRetry?: WebhookRetryOptions;
+  /**
+   * How long after the payment or refund the delayed test card behaviours happen: the dispute of
+   * `pm_card_createDispute`, the failure of refunds of `pm_card_refundFail`. Default 200 ms.
+   */
+  followUpDelayMs?: number;
 }
 
 interface Reply {
@@ -50,8 +75,13 @@ const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export class StripeStandIn {
   private readonly server: Server;
   private readonly router = new Router();
+  private readonly testRouter = new Router();
   private readonly store = new Store();
   private readonly idempotency = new IdempotencyStore();
+  private readonly webhooks: WebhookDispatcher;
+  private readonly followUps: FollowUps;
+  private readonly context: Context;
+  private idleWaiters: (() => void)[] = [];
   private readonly shutdown = new AbortController();
   private address?: AddressInfo;
   private requests = 0;
@@ -62,8 +92,32 @@ export class StripeStandIn {
   private constructor(
     readonly host: string,
     private readonly apiKey: string | undefined,
+    options: StripeStandInOptions,
   ) {
-    registerPaymentIntents(this.router, this.store);
+    const followUpDelayMs = options.followUpDelayMs ?? 200;
+    if (!Number.isFinite(followUpDelayMs) || followUpDelayMs < 0) {
+      throw new RangeError(`followUpDelayMs: bad delay ${followUpDelayMs}`);
+    }
+    const onChange = () => this.notifyIfIdle();
+    this.webhooks = new WebhookDispatcher(
+      (id) => this.store.events.get(id),
+      options.webhookRetry,
+      onChange,
+    );
+    if (options.webhook) this.webhooks.configure(options.webhook);
+    this.followUps = new FollowUps(followUpDelayMs, onChange);
+    const context: Context = {
+      store: this.store,
+      events: new EventLog(this.store, this.webhooks),
+      followUps: this.followUps,
+    };
+    this.context = context;
+    registerPaymentIntents(this.router, context);
+    registerCharges(this.router, this.store);
+    registerRefunds(this.router, context);
+    registerDisputes(this.router, context);
+    registerEvents(this.router, this.store);
+    this.registerTestRoutes();
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         console.error('stripe-stand-in: failed to answer a request', error);
@@ -73,7 +127,7 @@ export class StripeStandIn {
   }
 
   static async start(options: StripeStandInOptions = {}): Promise<StripeStandIn> {
-    const standIn = new StripeStandIn(options.host ?? DEFAULT_HOST, options.apiKey);
+    const standIn = new StripeStandIn(options.host ?? DEFAULT_HOST, options.apiKey, options);
     await standIn.listen(options.port ?? DEFAULT_PORT);
     return standIn;
   }
@@ -90,6 +144,9 @@ export class StripeStandIn {
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve, reject) => {
       this.shutdown.abort();
+      this.webhooks.stop();
+      this.followUps.clear();
+      this.notifyIfIdle();
       this.server.close((error) => (error ? reject(error) : resolve()));
       // The SDK keeps connections alive; close() alone would wait for them to idle out.
       this.server.closeAllConnections();
@@ -102,12 +159,79 @@ export class StripeStandIn {
     return structuredClone(this.store.paymentIntents.all());
   }
 
+  /** Every Charge (one per payment attempt), oldest first. */
+  charges(): Stripe.Charge[] {
+    return structuredClone(this.store.charges.all());
+  }
+
+  /** Every Refund, oldest first. */
+  refunds(): Stripe.Refund[] {
+    return structuredClone(this.store.refunds.all());
+  }
+
+  /** Every Dispute, oldest first. */
+  disputes(): Stripe.Dispute[] {
+    return structuredClone(this.store.disputes.all());
+  }
+
+  /** Every Event, in creation order (the API lists them newest first). */
+  events(): Stripe.Event[] {
+    return structuredClone(this.store.events.all());
+  }
+
+  /** Every webhook delivery attempt so far, in the order the answers came. */
+  deliveries(): WebhookDelivery[] {
+    return this.webhooks.deliveries();
+  }
+
+  /** Sends events from now on (and those still queued) to `url`, signed with `secret`. */
+  setWebhook(url: string, secret: string): void {
+    this.webhooks.configure({ url, secret });
+  }
+
+  /** Holds deliveries back (events queue up) until resumeWebhooks(). */
+  pauseWebhooks(): void {
+    this.webhooks.pause();
+  }
+
+  resumeWebhooks(): void {
+    this.webhooks.resume();
+  }
+
+  /** Sends an existing event again, once, as the dashboard's "Resend" does. */
+  redeliver(eventId: string): void {
+    this.webhooks.redeliver(eventId);
+  }
+
+  /**
+   * Ends a `processing` PaymentIntent (`pm_stand_in_processing`): the bank's answer. Also ends a
+   * `requires_action` one (`pm_card_authenticationRequired`): the customer passes or fails 3D
+   * Secure. Emits the events Stripe would; returns a copy of the PaymentIntent.
+   */
+  settle(paymentIntentId: string, outcome: SettleOutcome): Stripe.PaymentIntent {
+    return structuredClone(settlePaymentIntent(this.context, paymentIntentId, outcome));
+  }
+
+  /**
+   * Resolves once no delayed behaviour is pending and no webhook is queued, being sent or waiting
+   * for a retry. While webhooks are paused with events queued, it waits for resumeWebhooks().
+   */
+  webhooksIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.notifyIfIdle();
+    });
+  }
+
   /** API requests received, the introspection endpoints (`/_stand_in/...`) not included. */
   requestCount(): number {
     return this.requests;
   }
 
+  /** Forgets all objects, events, deliveries and pending work; the webhook endpoint stays. */
   reset(): void {
+    this.followUps.clear();
+    this.webhooks.reset();
     this.store.reset();
     this.idempotency.clear();
     this.requests = 0;
@@ -152,7 +276,7 @@ export class StripeStandIn {
     const id = requestId();
     let reply: Reply;
     if (url.pathname.startsWith('/_stand_in/')) {
-      reply = this.introspect(method, url.pathname);
+      reply = await this.introspect(method, url, body);
     } else {
       this.requests++;
       reply = await this.respond(req, method, url, body, id);
@@ -200,9 +324,16 @@ export class StripeStandIn {
       const params = decodeParams(
         method === 'POST' ? `${url.search.slice(1)}&${body}` : url.search,
       );
-      const request = { method, path: url.pathname, pathParams: route.pathParams, params };
-
       const key = method === 'POST' ? header(req, 'idempotency-key') : undefined;
+      const request: ApiRequest = {
+        method,
+        path: url.pathname,
+        pathParams: route.pathParams,
+        params,
+        requestId: id,
+        ...(key && { idempotencyKey: key }),
+      };
+
       if (!key) return await this.execute(route.handler, request);
       const scope = `${apiKey} ${header(req, 'stripe-account') ?? ''}`;
       return await this.executeOnce(key, scope, route.handler, request, id);
@@ -279,15 +410,98 @@ export class StripeStandIn {
     return key;
   }
 
-  private introspect(method: string, path: string): Reply {
-    if (method === 'GET' && path === '/_stand_in/payment_intents') {
-      return { status: 200, body: json(this.paymentIntents()), replayable: false };
+  /** The `/_stand_in/...` routes: the test hooks over HTTP, for a stand-in in another process. */
+  private registerTestRoutes(): void {
+    const list = (items: () => unknown[]) => () => ok(items());
+    const done = (action: () => void) => () => {
+      action();
+      return ok({ ok: true });
+    };
+    this.testRouter
+      .get(
+        '/_stand_in/payment_intents',
+        list(() => this.paymentIntents()),
+      )
+      .get(
+        '/_stand_in/charges',
+        list(() => this.charges()),
+      )
+      .get(
+        '/_stand_in/refunds',
+        list(() => this.refunds()),
+      )
+      .get(
+        '/_stand_in/disputes',
+        list(() => this.disputes()),
+      )
+      .get(
+        '/_stand_in/events',
+        list(() => this.events()),
+      )
+      .get(
+        '/_stand_in/deliveries',
+        list(() => this.deliveries()),
+      )
+      .post('/_stand_in/reset', () => {
+        this.reset();
+        return ok({ reset: true });
+      })
+      .post('/_stand_in/payment_intents/:intent/settle', ({ params, pathParams }) => {
+        const outcome = params
+          .allowOnly(['outcome'])
+          .enumeration('outcome', ['succeeded', 'failed']);
+        if (!outcome) throw invalidParam('outcome', 'Missing required param: outcome.');
+        return ok(this.settle(pathParams['intent'], outcome));
+      })
+      .post('/_stand_in/events/:event/redeliver', ({ pathParams }) =>
+        done(() => this.redeliver(pathParams['event']))(),
+      )
+      .post(
+        '/_stand_in/webhooks/pause',
+        done(() => this.pauseWebhooks()),
+      )
+      .post(
+        '/_stand_in/webhooks/resume',
+        done(() => this.resumeWebhooks()),
+      )
+      .post('/_stand_in/webhook', ({ params }) => {
+        params.allowOnly(['url', 'secret']);
+        const url = params.requiredString('url');
+        const secret = params.requiredString('secret');
+        return done(() => this.setWebhook(url, secret))();
+      });
+  }
+
+  private async introspect(method: string, url: URL, body: string | undefined): Promise<Reply> {
+    const route = this.testRouter.match(method, url.pathname);
+    if (!route) return errorReply(unrecognizedUrl(method, url.pathname));
+    try {
+      const params = decodeParams(`${url.search.slice(1)}&${body ?? ''}`);
+      const { status, body: result } = await route.handler({
+        method,
+        path: url.pathname,
+        pathParams: route.pathParams,
+        params,
+        requestId: requestId(),
+      });
+      return { status, body: json(result), replayable: false };
+    } catch (error) {
+      // A test hook's own complaint (unknown PaymentIntent, wrong state) is the caller's error.
+      if (!(error instanceof StripeApiError) && error instanceof Error) {
+        return errorReply(
+          new StripeApiError(400, { type: 'invalid_request_error', message: error.message }, false),
+        );
+      }
+      return errorReply(error);
     }
-    if (method === 'POST' && path === '/_stand_in/reset') {
-      this.reset();
-      return { status: 200, body: json({ reset: true }), replayable: false };
-    }
-    return errorReply(unrecognizedUrl(method, path));
+  }
+
+  private notifyIfIdle(): void {
+    // Once stopping, nothing more will be delivered: waiting would never end.
+    if (!this.shutdown.signal.aborted && !(this.followUps.idle && this.webhooks.idle)) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
 

@@ -25,8 +25,16 @@ export class Collection<T extends { id: string }> {
 /** All objects the stand-in holds; one Stripe account shared by every accepted API key. */
 export class Store {
   readonly paymentIntents = new Collection<Stripe.PaymentIntent>();
+  readonly charges = new Collection<Stripe.Charge>();
+  readonly refunds = new Collection<Stripe.Refund>();
+  readonly disputes = new Collection<Stripe.Dispute>();
+  readonly events = new Collection<Stripe.Event>();
 
   reset(): void {
     this.paymentIntents.clear();
+    this.charges.clear();
+    this.refunds.clear();
+    this.disputes.clear();
+    this.events.clear();
   }
 }
