@@ -214,16 +214,20 @@ describe('gRPC contracts (end to end)', () => {
       );
     });
 
-    it('answers UNIMPLEMENTED for payment status updates, for now', async () => {
+    it('answers NOT_FOUND for a payment status update of an unknown order', async () => {
       const error = await grpcError(
-        orders.call('UpdateOrderPaymentStatus', {
-          orderId: randomUUID(),
-          paymentId: randomUUID(),
-          paymentStatus: 'PAYMENT_STATUS_SUCCEEDED',
-          paymentVersion: '1',
-        }),
+        orders.call(
+          'UpdateOrderPaymentStatus',
+          {
+            orderId: randomUUID(),
+            paymentId: randomUUID(),
+            paymentStatus: 'PAYMENT_STATUS_SUCCEEDED',
+            paymentVersion: '2',
+          },
+          { 'idempotency-key': randomUUID() },
+        ),
       );
-      expect(error.code).toBe(status.UNIMPLEMENTED);
+      expect(error.code).toBe(status.NOT_FOUND);
     });
   });
 });

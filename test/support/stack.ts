@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SignJWT } from 'jose';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
@@ -15,6 +15,8 @@ import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
 export interface StackEnv {
   orders?: NodeJS.ProcessEnv;
   payments?: NodeJS.ProcessEnv;
+  /** Have the Stripe stand-in deliver its signed events to payments, as Stripe would. */
+  webhooks?: boolean;
 }
 
 /**
@@ -38,7 +40,10 @@ export class Stack {
   static async start(env: StackEnv = {}): Promise<Stack> {
     const [stripe, ordersDb, paymentsDb, ordersHttp, ordersGrpc, paymentsHttp, paymentsGrpc] =
       await Promise.all([
-        StripeStandIn.start({ port: 0 }),
+        StripeStandIn.start({
+          port: 0,
+          webhookRetry: { initialDelayMs: 100, maxDelayMs: 1000 },
+        }),
         createTestDatabase('orders'),
         createTestDatabase('payments'),
         freePort(),
@@ -52,6 +57,9 @@ export class Stack {
       paymentsHttp,
       paymentsGrpc,
     });
+    if (env.webhooks) {
+      stripe.setWebhook(`${stack.paymentsUrl}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
+    }
     try {
       await stack.startPayments();
       await stack.startOrders();

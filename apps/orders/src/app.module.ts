@@ -5,6 +5,9 @@ import { ORDERS_CONFIG, type OrdersConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { ReconciliationModule } from './reconciliation/reconciliation.module.js';
+import { RefundsModule } from './refunds/refunds.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -16,6 +19,9 @@ export class AppModule {
         TypeOrmModule.forRoot(databaseOptions(config.database)),
         HealthModule,
         OrdersModule,
+        RefundsModule,
+        WebhooksModule,
+        ReconciliationModule,
       ],
     };
   }

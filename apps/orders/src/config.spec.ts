@@ -12,6 +12,8 @@ describe(loadOrdersConfig.name, () => {
     expect(config.grpc.port).toBe(50052);
     expect(config.payments.url).toBe('127.0.0.1:50051');
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
+    expect(config.internalApiKey).toBeUndefined();
+    expect(config.reconciliation).toEqual({ intervalMs: 60_000, afterMs: 900_000, batchSize: 50 });
   });
 
   it('names every missing or malformed variable', () => {
@@ -31,5 +33,32 @@ describe(loadOrdersConfig.name, () => {
   it('requires a real JWT secret in production', () => {
     expect(() => loadOrdersConfig({ ...base, NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => loadOrdersConfig({ ...base, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET/);
+  });
+
+  it('refuses an internal API key shorter than 32 characters', () => {
+    expect(() => loadOrdersConfig({ ...base, INTERNAL_API_KEY: 'x'.repeat(31) })).toThrow(
+      /INTERNAL_API_KEY/,
+    );
+    expect(loadOrdersConfig({ ...base, INTERNAL_API_KEY: 'x'.repeat(32) }).internalApiKey).toBe(
+      'x'.repeat(32),
+    );
+  });
+
+  it('refuses reconciliation settings that are not positive integers', () => {
+    let caught: unknown;
+    try {
+      loadOrdersConfig({
+        ...base,
+        RECONCILE_INTERVAL_MS: '0',
+        RECONCILE_AFTER_MS: 'soon',
+        RECONCILE_BATCH_SIZE: '5000',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    const message = (caught as ConfigError).message;
+    expect(message).toContain('RECONCILE_INTERVAL_MS');
+    expect(message).toContain('RECONCILE_AFTER_MS');
+    expect(message).toContain('RECONCILE_BATCH_SIZE');
   });
 });

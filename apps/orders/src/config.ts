@@ -30,6 +30,13 @@ const schema = z
       ),
     JWT_ISSUER: env.optionalString(),
     JWT_AUDIENCE: env.optionalString(),
+    // Unset disables POST /api/v1/webhooks/payment-updates (every request answers 401).
+    INTERNAL_API_KEY: env
+      .optionalString()
+      .refine((key) => key === undefined || key.length >= 32, 'must be at least 32 characters'),
+    RECONCILE_INTERVAL_MS: env.positiveInt(60_000),
+    RECONCILE_AFTER_MS: env.positiveInt(15 * 60_000),
+    RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
   })
   .superRefine((value, ctx) => {
     if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
@@ -68,6 +75,12 @@ const schema = z
       secret: value.JWT_SECRET ?? DEV_JWT_SECRET,
       issuer: value.JWT_ISSUER,
       audience: value.JWT_AUDIENCE,
+    },
+    internalApiKey: value.INTERNAL_API_KEY,
+    reconciliation: {
+      intervalMs: value.RECONCILE_INTERVAL_MS,
+      afterMs: value.RECONCILE_AFTER_MS,
+      batchSize: value.RECONCILE_BATCH_SIZE,
     },
   }));
 

@@ -24,6 +24,7 @@ describe('order status transitions', () => {
     ['partially_refunded', 'refunded'],
     ['partially_refunded', 'disputed'],
     ['disputed', 'paid'],
+    ['disputed', 'partially_refunded'],
     ['disputed', 'refunded'],
   ];
 

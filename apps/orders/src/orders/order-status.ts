@@ -17,6 +17,9 @@ export const ORDER_STATUSES = [
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/** Who moved an order, as recorded in its status history. */
+export type StatusChangeSource = 'payment_update' | 'reconciliation' | 'customer';
+
 /** Allowed moves. Staying in the same state is always allowed and changes nothing. */
 export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending_payment: ['awaiting_payment', 'canceled'],
@@ -25,7 +28,9 @@ export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatu
   payment_failed: ['awaiting_payment', 'paid', 'canceled'],
   paid: ['partially_refunded', 'refunded', 'disputed'],
   partially_refunded: ['refunded', 'disputed'],
-  disputed: ['paid', 'refunded'],
+  // A dispute that closes in the merchant's favour returns the order to where it stood before:
+  // paid, or partially refunded when part of it had been refunded before the dispute.
+  disputed: ['paid', 'partially_refunded', 'refunded'],
   refunded: [],
   canceled: [],
 };

@@ -36,6 +36,29 @@ export class Order {
   @Column('text', { name: 'payment_client_secret', nullable: true })
   paymentClientSecret!: string | null;
 
+  /** The payment version last applied (int64 as a decimal string); 0 before any. */
+  @Column('bigint', { name: 'payment_version', default: '0' })
+  paymentVersion!: string;
+
+  /** Minor units refunded so far, as payments last reported it. */
+  @Column('bigint', { name: 'amount_refunded', transformer: bigintAsNumber, default: 0 })
+  amountRefunded!: number;
+
+  @Column('boolean', { name: 'payment_disputed', default: false })
+  paymentDisputed!: boolean;
+
+  /** Why the last attempt to pay failed (Stripe's code), null when it did not. */
+  @Column('text', { name: 'payment_failure_code', nullable: true })
+  paymentFailureCode!: string | null;
+
+  /** Not to be reconciled with payments before this time (see PaymentReconciliation). */
+  @Column('timestamptz', { name: 'reconcile_after', nullable: true })
+  reconcileAfter!: Date | null;
+
+  /** Reconciliation checks in a row that found nothing new; each doubles the next delay. */
+  @Column('integer', { name: 'reconcile_attempts', default: 0 })
+  reconcileAttempts!: number;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 

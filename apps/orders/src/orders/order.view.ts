@@ -6,6 +6,8 @@ export interface OrderView {
   status: string;
   currency: string;
   amount: number;
+  /** Minor units refunded so far. */
+  amountRefunded: number;
   items: { sku: string; name: string; quantity: number; unitAmount: number }[];
   payment: { id: string; status: string; clientSecret: string | null } | null;
   createdAt: string;
@@ -18,6 +20,7 @@ export function toOrderView(order: Order): OrderView {
     status: order.status,
     currency: order.currency,
     amount: order.amount,
+    amountRefunded: order.amountRefunded,
     items: order.items.map(({ sku, name, quantity, unitAmount }) => ({
       sku,
       name,

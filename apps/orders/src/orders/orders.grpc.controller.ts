@@ -1,5 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
-import { DomainError } from '#common/errors.js';
+import type { Metadata } from '@grpc/grpc-js';
 import { GrpcErrorFilter } from '#common/grpc-status.js';
 import { toTimestamp } from '#contracts/grpc.js';
 import {
@@ -9,26 +9,40 @@ import {
   type OrderServiceController,
   OrderServiceControllerMethods,
   OrderStatus as OrderStatusMessage,
+  type UpdateOrderPaymentStatusRequest,
   type UpdateOrderPaymentStatusResponse,
 } from '#contracts/generated/orders/v1/orders.js';
+import { requireIdempotencyKey } from '../idempotency/grpc-idempotency-key.js';
 import type { OrderStatus } from './order-status.js';
 import type { Order } from './order.entity.js';
 import { OrdersService } from './orders.service.js';
+import { PaymentUpdatesService } from './payment-updates.service.js';
+import { parseGrpcSnapshot } from './payment-snapshot.js';
 
 @Controller()
 @UseFilters(GrpcErrorFilter)
 @OrderServiceControllerMethods()
 export class OrdersGrpcController implements OrderServiceController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly paymentUpdates: PaymentUpdatesService,
+  ) {}
 
   async getOrder(request: GetOrderRequest): Promise<GetOrderResponse> {
     return { order: toMessage(await this.orders.getOrderById(request.orderId)) };
   }
 
-  updateOrderPaymentStatus(): Promise<UpdateOrderPaymentStatusResponse> {
-    return Promise.reject(
-      new DomainError('unimplemented', 'Payment status updates are not implemented yet.'),
-    );
+  /**
+   * payments' notifications. The key is required like on every mutating call, but repeats are
+   * recognised by the payment version: a version already applied changes nothing.
+   */
+  async updateOrderPaymentStatus(
+    request: UpdateOrderPaymentStatusRequest,
+    metadata?: Metadata,
+  ): Promise<UpdateOrderPaymentStatusResponse> {
+    requireIdempotencyKey(metadata);
+    const order = await this.paymentUpdates.apply(parseGrpcSnapshot(request), 'payment_update');
+    return { order: toMessage(order) };
   }
 }
 

@@ -9,10 +9,12 @@ import {
   type ListOrdersQuery,
   listOrdersQuerySchema,
 } from './dto/create-order.dto.js';
+import { type CancelOrderInput, cancelOrderSchema } from './dto/cancel-order.dto.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView, type OrderView } from './order.view.js';
+import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
 
 @Controller('api/v1/orders')
@@ -21,6 +23,7 @@ export class OrdersHttpController {
   constructor(
     private readonly orders: OrdersService,
     private readonly idempotency: IdempotencyService,
+    private readonly cancellation: OrderCancellationService,
   ) {}
 
   @Post()
@@ -41,6 +44,31 @@ export class OrdersHttpController {
             'content-type': 'application/json; charset=utf-8',
             location: `/api/v1/orders/${order.id}`,
           },
+          body: JSON.stringify(toOrderView(order)),
+        };
+      },
+    );
+    sendOutcome(reply, outcome);
+  }
+
+  /** 200 with the canceled order; 409 once it has been paid (it needs a refund instead). */
+  @Post(':id/cancel')
+  async cancel(
+    @CurrentCustomer() customerId: string,
+    @Param('id') id: string,
+    @IdempotencyKey({ required: true }) key: string,
+    @Body(new ZodPipe(cancelOrderSchema)) _input: CancelOrderInput,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const path = `/api/v1/orders/${id}/cancel`;
+    const outcome = await this.idempotency.execute(
+      { customerId, key, method: 'POST', path, body: request.body },
+      async () => {
+        const order = await this.cancellation.cancel(customerId, id);
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
           body: JSON.stringify(toOrderView(order)),
         };
       },

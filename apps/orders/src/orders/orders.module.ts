@@ -9,11 +9,22 @@ import { Order } from './order.entity.js';
 import { OrdersGrpcController } from './orders.grpc.controller.js';
 import { OrdersHttpController } from './orders.http.controller.js';
 import { OrdersRepository } from './orders.repository.js';
+import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
+import { PaymentUpdatesService } from './payment-updates.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentsClientModule, IdempotencyModule],
   controllers: [OrdersHttpController, OrdersGrpcController],
-  providers: [OrdersService, OrdersRepository, JwtAuthGuard, Clock, IdGenerator],
+  providers: [
+    OrdersService,
+    OrdersRepository,
+    PaymentUpdatesService,
+    OrderCancellationService,
+    JwtAuthGuard,
+    Clock,
+    IdGenerator,
+  ],
+  exports: [OrdersService, OrdersRepository, PaymentUpdatesService],
 })
 export class OrdersModule {}

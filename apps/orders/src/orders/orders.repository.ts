@@ -3,15 +3,50 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
-import { statusesLeadingTo } from './order-status.js';
+import type { OrderStatus, StatusChangeSource } from './order-status.js';
 import { Order } from './order.entity.js';
 
-export interface AttachedPayment {
-  paymentId: string;
-  paymentStatus: string;
-  clientSecret: string;
-  updatedAt: Date;
+/** The order as its row lock shows it: what a change is decided on. */
+export interface LockedOrder {
+  id: string;
+  status: OrderStatus;
+  amount: number;
+  paymentId: string | null;
+  paymentVersion: bigint;
 }
+
+export type OrderFields = Partial<
+  Pick<
+    Order,
+    | 'paymentId'
+    | 'paymentStatus'
+    | 'paymentClientSecret'
+    | 'paymentVersion'
+    | 'amountRefunded'
+    | 'paymentDisputed'
+    | 'paymentFailureCode'
+    | 'reconcileAfter'
+    | 'reconcileAttempts'
+  >
+>;
+
+/** A change to one order; a new status is recorded in its history. */
+export interface OrderChange {
+  /** The status after the change: the current one when only fields change. */
+  status: OrderStatus;
+  fields?: OrderFields;
+  source: StatusChangeSource;
+  at: Date;
+}
+
+/** An order claimed for a check against payments. */
+export interface ReconcileCandidate {
+  orderId: string;
+  paymentId: string;
+}
+
+/** The reconciliation delay doubles with each check that finds nothing, up to 2^6 times. */
+const MAX_BACKOFF_DOUBLINGS = 6;
 
 @Injectable()
 export class OrdersRepository {
@@ -69,25 +104,98 @@ export class OrdersRepository {
   }
 
   /**
-   * Moves the order to awaiting_payment with its payment. The database decides: the update only
-   * applies from a state the transition table allows, and never swaps one payment for another.
-   * Returns whether the row changed.
+   * Locks the order's row, lets `decide` look at it, and applies the change it returns (null: none)
+   * with its history row, all in one transaction: concurrent changes to one order queue up on the
+   * lock and each decides on what the previous one committed. `decide` may throw to roll back.
+   * Returns the order as committed, or null when it does not exist.
    */
-  async attachPayment(orderId: string, payment: AttachedPayment): Promise<boolean> {
-    const result = await this.db
+  async changeLocked(
+    orderId: string,
+    decide: (current: LockedOrder) => OrderChange | null,
+  ): Promise<{ order: Order; changed: boolean } | null> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<Record<string, string | null>[]>(
+        `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
+           FROM orders WHERE id = $1 FOR UPDATE`,
+        [orderId],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const current: LockedOrder = {
+        id: row.id!,
+        status: row.status as OrderStatus,
+        amount: Number(row.amount),
+        paymentId: row.payment_id,
+        paymentVersion: BigInt(row.version!),
+      };
+      const change = decide(current);
+      if (change) await this.apply(tx, current, change);
+      const order = await tx.getRepository(Order).findOneOrFail({
+        where: { id: orderId },
+        relations: { items: true },
+        order: { items: { position: 'ASC' } },
+      });
+      return { order, changed: change !== null };
+    });
+  }
+
+  private async apply(tx: EntityManager, current: LockedOrder, change: OrderChange) {
+    await tx
       .createQueryBuilder()
       .update(Order)
-      .set({
-        status: 'awaiting_payment',
-        paymentId: payment.paymentId,
-        paymentStatus: payment.paymentStatus,
-        paymentClientSecret: payment.clientSecret,
-        updatedAt: payment.updatedAt,
-      })
-      .where('id = :orderId', { orderId })
-      .andWhere('status IN (:...from)', { from: statusesLeadingTo('awaiting_payment') })
-      .andWhere('(payment_id IS NULL OR payment_id = :paymentId)', { paymentId: payment.paymentId })
+      .set({ ...change.fields, status: change.status, updatedAt: change.at })
+      .where('id = :id', { id: current.id })
       .execute();
-    return (result.affected ?? 0) > 0;
+    if (change.status === current.status) return;
+    await tx.query(
+      `INSERT INTO order_status_history
+         (order_id, from_status, to_status, payment_version, source, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        current.id,
+        current.status,
+        change.status,
+        change.fields?.paymentVersion ?? null,
+        change.source,
+        change.at,
+      ],
+    );
+  }
+
+  /**
+   * Claims up to `batch` unpaid orders whose payment has been quiet for `afterMs`, for a check
+   * against payments. One statement, so the claim is its own short transaction: SKIP LOCKED lets
+   * instances claiming at the same time take disjoint rows, and pushing `reconcile_after` into the
+   * future keeps the next claims (here or on another instance) off them while they are checked.
+   */
+  async claimForReconciliation(batch: number, afterMs: number): Promise<ReconcileCandidate[]> {
+    const [rows] = await this.db.query<[{ id: string; payment_id: string }[], number]>(
+      `UPDATE orders o
+          SET reconcile_after = now() + $2 * interval '1 millisecond'
+                                * power(2, least(o.reconcile_attempts, $3)),
+              reconcile_attempts = o.reconcile_attempts + 1
+        WHERE o.id IN (
+          SELECT id FROM orders
+           WHERE status IN ('awaiting_payment', 'payment_failed') AND payment_id IS NOT NULL
+             AND updated_at <= now() - $2 * interval '1 millisecond'
+             AND (reconcile_after IS NULL OR reconcile_after <= now())
+           ORDER BY updated_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+       RETURNING o.id, o.payment_id`,
+      [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
+    );
+    return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id }));
+  }
+
+  /** Gives back claims that could not be checked, so that the next round takes them again. */
+  async releaseReconciliation(orderIds: string[]): Promise<void> {
+    if (orderIds.length === 0) return;
+    await this.db.query(
+      `UPDATE orders
+          SET reconcile_after = NULL, reconcile_attempts = greatest(reconcile_attempts - 1, 0)
+        WHERE id = ANY($1::uuid[])`,
+      [orderIds],
+    );
   }
 }

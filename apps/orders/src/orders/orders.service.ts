@@ -7,9 +7,11 @@ import { PaymentsClient } from '../payments/payments.client.js';
 import type { CreateOrderInput, ListOrdersQuery } from './dto/create-order.dto.js';
 import { decodeCursor, encodeCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
+import { canTransition } from './order-status.js';
 import { orderTotal } from './order-total.js';
 import { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
+import { paymentStatusName } from './payment-snapshot.js';
 
 export interface OrderPage {
   orders: Order[];
@@ -56,21 +58,28 @@ export class OrdersService {
       },
       `order-${order.id}-create-payment`,
     );
-    const attached = {
-      paymentId: payment.id,
-      paymentStatus: paymentStatusName(payment.status),
-      clientSecret: payment.clientSecret,
-      updatedAt: this.clock.now(),
-    };
-    if (!(await this.orders.attachPayment(order.id, attached))) {
-      const current = await this.orders.findById(order.id);
-      if (current?.paymentId === payment.id) return current;
-      throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
-    }
-    return Object.assign(order, attached, {
-      status: 'awaiting_payment',
-      paymentClientSecret: attached.clientSecret,
+    // Recording the version lets the notification of this same state count as a repeat.
+    const version = /^\d{1,18}$/.test(payment.version) ? payment.version : '0';
+    const result = await this.orders.changeLocked(order.id, (current) => {
+      if (current.paymentId !== null || !canTransition(current.status, 'awaiting_payment')) {
+        return null;
+      }
+      return {
+        status: 'awaiting_payment',
+        fields: {
+          paymentId: payment.id,
+          paymentStatus: paymentStatusName(payment.status),
+          paymentClientSecret: payment.clientSecret,
+          paymentVersion: version,
+        },
+        source: 'customer',
+        at: this.clock.now(),
+      };
     });
+    if (!result) throw new DomainError('internal', `Order ${order.id} vanished.`);
+    // Unchanged but carrying this payment: an earlier attempt attached it already.
+    if (result.order.paymentId === payment.id) return result.order;
+    throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
   }
 
   /** A customer only ever sees their own orders; anyone else's is indistinguishable from none. */
@@ -116,13 +125,14 @@ export class OrdersService {
       paymentId: null,
       paymentStatus: null,
       paymentClientSecret: null,
+      paymentVersion: '0',
+      amountRefunded: 0,
+      paymentDisputed: false,
+      paymentFailureCode: null,
+      reconcileAfter: null,
+      reconcileAttempts: 0,
       createdAt: now,
       updatedAt: now,
     });
   }
-}
-
-/** `PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD` -> `requires_payment_method`, as Stripe names it. */
-export function paymentStatusName(status: string): string {
-  return status.replace(/^PAYMENT_STATUS_/, '').toLowerCase();
 }

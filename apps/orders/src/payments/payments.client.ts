@@ -18,10 +18,18 @@ import { DomainError } from '#common/errors.js';
 import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import {
+  type CancelPaymentRequest,
+  type CancelPaymentResponse,
   type CreatePaymentRequest,
+  type CreatePaymentResponse,
+  type GetPaymentRequest,
+  type GetPaymentResponse,
   PAYMENT_SERVICE_NAME,
   type Payment,
   type PaymentServiceClient,
+  type ProcessRefundRequest,
+  type ProcessRefundResponse,
+  type Refund,
 } from '#contracts/generated/payments/v1/payments.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 
@@ -109,16 +117,58 @@ export class PaymentsClient implements OnModuleInit {
   }
 
   async createPayment(request: CreatePaymentRequest, idempotencyKey: string): Promise<Payment> {
+    const response = await this.unary<CreatePaymentRequest, CreatePaymentResponse>(
+      'createPayment',
+      request,
+      idempotencyKey,
+    );
+    return requirePayment(response.payment);
+  }
+
+  /** A read: retried like the others, no key needed. `refresh` asks payments to ask Stripe. */
+  async getPayment(paymentId: string, refresh: boolean): Promise<Payment> {
+    const response = await this.unary<GetPaymentRequest, GetPaymentResponse>('getPayment', {
+      paymentId,
+      refresh,
+    });
+    return requirePayment(response.payment);
+  }
+
+  async cancelPayment(paymentId: string, idempotencyKey: string): Promise<Payment> {
+    const response = await this.unary<CancelPaymentRequest, CancelPaymentResponse>(
+      'cancelPayment',
+      { paymentId },
+      idempotencyKey,
+    );
+    return requirePayment(response.payment);
+  }
+
+  async processRefund(
+    request: ProcessRefundRequest,
+    idempotencyKey: string,
+  ): Promise<{ refund: Refund; payment: Payment }> {
+    const response = await this.unary<ProcessRefundRequest, ProcessRefundResponse>(
+      'processRefund',
+      request,
+      idempotencyKey,
+    );
+    if (!response.refund) throw new DomainError('internal', 'payments answered without a refund.');
+    return { refund: response.refund, payment: requirePayment(response.payment) };
+  }
+
+  /**
+   * One call through the breaker and retries. Every attempt of a mutating call carries the same
+   * idempotency key, which is what makes retrying it safe.
+   */
+  private unary<Req, Res>(
+    method: keyof PaymentServiceClient,
+    request: Req,
+    idempotencyKey?: string,
+  ): Promise<Res> {
     const metadata = new Metadata();
-    metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
-    const call = this.service.createPayment.bind(this.service) as UnaryCall<
-      CreatePaymentRequest,
-      { payment?: Payment }
-    >;
-    const response = await this.invoke(() => call(request, metadata, this.callOptions()));
-    if (!response.payment)
-      throw new DomainError('internal', 'payments answered without a payment.');
-    return response.payment;
+    if (idempotencyKey !== undefined) metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
+    const call = (this.service[method] as unknown as UnaryCall<Req, Res>).bind(this.service);
+    return this.invoke(() => call(request, metadata, this.callOptions()));
   }
 
   private async invoke<T>(call: () => Observable<T>): Promise<T> {
@@ -154,4 +204,9 @@ export class PaymentsClient implements OnModuleInit {
   private callOptions(): CallOptions {
     return { deadline: Date.now() + this.config.payments.timeoutMs };
   }
+}
+
+function requirePayment(payment: Payment | undefined): Payment {
+  if (!payment) throw new DomainError('internal', 'payments answered without a payment.');
+  return payment;
 }

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** Stripe's refund reasons. */
+export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+
+/** The body of POST /api/v1/orders/:id/refunds. Without `amount`: all that is not yet refunded. */
+export const createRefundSchema = z.strictObject(
+  {
+    amount: z
+      .number({ error: 'must be an integer number of minor units' })
+      .int('must be an integer number of minor units')
+      .min(1, 'must be at least 1')
+      .optional(),
+    reason: z
+      .enum(REFUND_REASONS, { error: `must be one of ${REFUND_REASONS.join(', ')}` })
+      .optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+);
+
+export type CreateRefundInput = z.infer<typeof createRefundSchema>;

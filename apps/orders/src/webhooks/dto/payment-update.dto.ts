@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { isUuid } from '#common/uuid.js';
+import { PAYMENT_STATUSES, type PaymentSnapshot } from '../../orders/payment-snapshot.js';
+
+const uuid = z.string({ error: 'must be a UUID' }).refine(isUuid, 'must be a UUID');
+
+/** The body of POST /api/v1/webhooks/payment-updates: a payment as the pushing system sees it. */
+export const paymentUpdateSchema = z
+  .strictObject(
+    {
+      orderId: uuid,
+      paymentId: uuid,
+      paymentStatus: z.enum(PAYMENT_STATUSES, {
+        error: `must be one of ${PAYMENT_STATUSES.join(', ')}`,
+      }),
+      paymentVersion: z
+        .number({ error: 'must be a positive integer' })
+        .int('must be a positive integer')
+        .min(1, 'must be a positive integer'),
+      amountRefunded: z
+        .number({ error: 'must be an integer number of minor units' })
+        .int('must be an integer number of minor units')
+        .min(0, 'must not be negative')
+        .default(0),
+      disputed: z.boolean({ error: 'must be a boolean' }).default(false),
+      failureCode: z
+        .string({ error: 'must be a string' })
+        .max(255, 'must be at most 255 characters')
+        .nullish(),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+  )
+  .transform((body): PaymentSnapshot => ({
+    orderId: body.orderId,
+    paymentId: body.paymentId,
+    status: body.paymentStatus,
+    version: BigInt(body.paymentVersion),
+    amountRefunded: body.amountRefunded,
+    disputed: body.disputed,
+    failureCode: body.failureCode || null,
+  }));
