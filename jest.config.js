@@ -21,6 +21,7 @@ export default {
     '^#common/(.*)\\.js$': '<rootDir>/libs/common/src/$1',
     '^#contracts/(.*)\\.js$': '<rootDir>/libs/contracts/src/$1',
     '^#testing/(.*)\\.js$': '<rootDir>/libs/testing/src/$1',
+    '^#observability/(.*)\\.js$': '<rootDir>/libs/observability/src/$1',
     '^#stripe-stand-in/(.*)\\.js$': '<rootDir>/tools/stripe-stand-in/$1',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -130,11 +130,19 @@ async function main(): Promise<void> {
 }
 
 function startService(name: string, serviceEnv: Record<string, string>): void {
-  const child = spawn(process.execPath, [fromRoot(`dist/apps/${name}/src/main.js`)], {
-    cwd: ROOT,
-    env: { NODE_ENV: 'development', ...process.env, ...serviceEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      fromRoot('dist/libs/observability/src/register.js'),
+      fromRoot(`dist/apps/${name}/src/main.js`),
+    ],
+    {
+      cwd: ROOT,
+      env: { NODE_ENV: 'development', ...process.env, ...serviceEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   prefixLines(child.stdout, process.stdout, `[${name}] `);
   prefixLines(child.stderr, process.stderr, `[${name}] `);
   child.on('error', (error) => {

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { logLevels } from '#common/logging.js';
+import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
 import type { OrdersConfig } from './config.js';
@@ -12,7 +13,11 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(),
-    { logger: logLevels(config.logLevel), bodyParser: false },
+    {
+      logger: logLevels(config.logLevel),
+      bodyParser: false,
+      instrument: { instanceDecorator: traceInstance },
+    },
   );
   configureHttp(app);
   app.connectMicroservice<GrpcOptions>({

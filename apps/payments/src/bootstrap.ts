@@ -5,6 +5,7 @@ import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { logLevels } from '#common/logging.js';
+import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
 import { STRIPE_WEBHOOK_PATH } from './webhooks/stripe-webhook.controller.js';
@@ -20,7 +21,11 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(),
-    { logger: logLevels(config.logLevel), bodyParser: false },
+    {
+      logger: logLevels(config.logLevel),
+      bodyParser: false,
+      instrument: { instanceDecorator: traceInstance },
+    },
   );
   // Stripe events can be larger than API requests.
   configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 });

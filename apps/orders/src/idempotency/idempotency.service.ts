@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { problemHeaders, toProblem } from '#common/problem.filter.js';
+import { annotate, hashKey } from '#observability/spans.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { requestFingerprint } from './fingerprint.js';
 import type { StoredResponse } from './idempotency-record.entity.js';
@@ -56,9 +57,13 @@ export class IdempotencyService {
     work: (checkpoint: Checkpoint) => Promise<StoredResponse>,
   ): Promise<Outcome> {
     const ref: KeyRef = { customerId: request.customerId, key: request.key };
+    annotate({ 'idempotency.key_hash': hashKey(request.key) });
     const fingerprint = requestFingerprint(request.method, request.path, request.body);
     const claim = await this.claim(ref, fingerprint);
-    if ('replay' in claim) return { response: claim.replay, replayed: true };
+    if ('replay' in claim) {
+      annotate({ 'idempotency.replayed': true });
+      return { response: claim.replay, replayed: true };
+    }
 
     const checkpoint: Checkpoint = {
       orderId: claim.orderId,

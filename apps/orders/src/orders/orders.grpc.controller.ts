@@ -1,5 +1,6 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
+import { GrpcMetricsInterceptor } from '#common/grpc-metrics.interceptor.js';
 import { GrpcErrorFilter } from '#common/grpc-status.js';
 import { toTimestamp } from '#contracts/grpc.js';
 import {
@@ -21,6 +22,7 @@ import { parseGrpcSnapshot } from './payment-snapshot.js';
 
 @Controller()
 @UseFilters(GrpcErrorFilter)
+@UseInterceptors(new GrpcMetricsInterceptor('orders.v1.OrderService'))
 @OrderServiceControllerMethods()
 export class OrdersGrpcController implements OrderServiceController {
   constructor(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError } from '#common/errors.js';
+import { annotate } from '#observability/spans.js';
 import { isUuid } from '#common/uuid.js';
 import type { Checkpoint } from '../idempotency/idempotency.service.js';
 import { PaymentsClient } from '../payments/payments.client.js';
@@ -45,6 +46,11 @@ export class OrdersService {
     // With the circuit open, fail before writing anything.
     this.payments.assertAvailable();
     const order = this.newOrder(customerId, input);
+    annotate({
+      'order.id': order.id,
+      'order.amount': order.amount,
+      'order.currency': order.currency,
+    });
     await this.orders.insert(order, (tx) => checkpoint.record(tx, order.id));
     return this.requestPayment(order);
   }

@@ -17,6 +17,8 @@ import { lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '#common/errors.js';
 import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
+import { timedRpc } from '#observability/rpc-metrics.js';
+import { annotate, inSpan, recordEvent } from '#observability/spans.js';
 import {
   type CancelPaymentRequest,
   type CancelPaymentResponse,
@@ -34,6 +36,8 @@ import {
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 
 export const PAYMENTS_GRPC = Symbol('PAYMENTS_GRPC');
+
+const PAYMENT_SERVICE = 'payments.v1.PaymentService';
 
 /** Nest's gRPC client forwards a third argument to grpc-js as its call options. */
 type UnaryCall<Req, Res> = (req: Req, metadata: Metadata, options: CallOptions) => Observable<Res>;
@@ -84,14 +88,21 @@ export class PaymentsClient implements OnModuleInit {
       this.logger.warn(`payments call failed; retry ${attempt} in ${Math.round(delay)} ms`),
     );
     this.breaker.onBreak(() => {
+      recordEvent('circuit.opened', { 'circuit.threshold': breakerSettings.threshold });
       this.openedAt = Date.now();
       this.logger.warn(
         `payments circuit opened after ${breakerSettings.threshold} consecutive failures; ` +
           `next trial in ${breakerSettings.halfOpenAfterMs} ms`,
       );
     });
-    this.breaker.onHalfOpen(() => this.logger.warn('payments circuit half-open: trial call'));
-    this.breaker.onReset(() => this.logger.log('payments circuit closed'));
+    this.breaker.onHalfOpen(() => {
+      recordEvent('circuit.half_open');
+      this.logger.warn('payments circuit half-open: trial call');
+    });
+    this.breaker.onReset(() => {
+      recordEvent('circuit.closed');
+      this.logger.log('payments circuit closed');
+    });
     this.policy = wrap(this.breaker, retries);
   }
 
@@ -113,7 +124,11 @@ export class PaymentsClient implements OnModuleInit {
    */
   assertAvailable(): void {
     const retryAfter = this.secondsUntilTrial();
-    if (retryAfter > 0) throw this.circuitOpen(retryAfter);
+    if (retryAfter > 0) {
+      recordEvent('circuit.rejected', { 'circuit.state': this.circuit });
+      annotate({ 'circuit.state': this.circuit });
+      throw this.circuitOpen(retryAfter);
+    }
   }
 
   async createPayment(request: CreatePaymentRequest, idempotencyKey: string): Promise<Payment> {
@@ -168,17 +183,28 @@ export class PaymentsClient implements OnModuleInit {
     const metadata = new Metadata();
     if (idempotencyKey !== undefined) metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
     const call = (this.service[method] as unknown as UnaryCall<Req, Res>).bind(this.service);
-    return this.invoke(() => call(request, metadata, this.callOptions()));
+    const rpcMethod = method.charAt(0).toUpperCase() + method.slice(1);
+    return this.invoke(rpcMethod, () => call(request, metadata, this.callOptions()));
   }
 
-  private async invoke<T>(call: () => Observable<T>): Promise<T> {
+  private async invoke<T>(method: string, call: () => Observable<T>): Promise<T> {
     try {
-      return await this.policy.execute(() => {
+      return await this.policy.execute((execution) => {
         this.sent++;
-        return lastValueFrom(call());
+        // One span per attempt: the gRPC client span of each try hangs under its own.
+        const attempt = ((execution as { attempt?: number }).attempt ?? 0) + 1;
+        return inSpan(
+          'PaymentsClient.attempt',
+          { attributes: { 'retry.attempt': attempt, 'circuit.state': this.circuit } },
+          () => timedRpc(PAYMENT_SERVICE, method, () => lastValueFrom(call())),
+        );
       });
     } catch (error) {
-      if (error instanceof BrokenCircuitError) throw this.circuitOpen(this.secondsUntilTrial());
+      if (error instanceof BrokenCircuitError) {
+        recordEvent('circuit.rejected', { 'circuit.state': this.circuit });
+        annotate({ 'circuit.state': this.circuit });
+        throw this.circuitOpen(this.secondsUntilTrial());
+      }
       throw fromGrpcError(error, 'payments');
     }
   }

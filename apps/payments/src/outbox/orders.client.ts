@@ -3,6 +3,7 @@ import type { ClientGrpc } from '@nestjs/microservices';
 import { type CallOptions, Metadata } from '@grpc/grpc-js';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
+import { timedRpc } from '#observability/rpc-metrics.js';
 import {
   ORDER_SERVICE_NAME,
   type OrderServiceClient,
@@ -39,8 +40,10 @@ export class OrdersClient implements OnModuleInit {
       UpdateOrderPaymentStatusRequest,
       UpdateOrderPaymentStatusResponse
     >;
-    return lastValueFrom(
-      call(request, metadata, { deadline: Date.now() + this.config.orders.timeoutMs }),
+    return timedRpc('orders.v1.OrderService', 'UpdateOrderPaymentStatus', () =>
+      lastValueFrom(
+        call(request, metadata, { deadline: Date.now() + this.config.orders.timeoutMs }),
+      ),
     );
   }
 }

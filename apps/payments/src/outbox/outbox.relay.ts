@@ -6,6 +6,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { ServiceError } from '@grpc/grpc-js';
+import { context } from '@opentelemetry/api';
+import { inSpan } from '#observability/spans.js';
+import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { OrdersClient } from './orders.client.js';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository.js';
@@ -82,13 +85,32 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     await Promise.all(
       messages.map(async (message) => {
         const key = `payment-${message.paymentId}-v${message.payload.paymentVersion}`;
-        try {
-          await this.orders.updateOrderPaymentStatus(message.payload, key);
-          results.set(message.id, null);
-        } catch (error) {
-          const { code, details } = error as Partial<ServiceError>;
-          results.set(message.id, `gRPC ${code ?? '?'}: ${details ?? (error as Error).message}`);
-        }
+        // The delivery continues the trace of the change it announces (e.g. a webhook's).
+        await context.with(contextFrom(message.traceparent), () =>
+          inSpan(
+            'OutboxRelay.deliver',
+            {
+              attributes: {
+                'payment.id': message.paymentId,
+                'order.id': message.payload.orderId,
+                'payment.version': message.payload.paymentVersion,
+                'retry.attempt': message.attempts + 1,
+              },
+            },
+            async () => {
+              try {
+                await this.orders.updateOrderPaymentStatus(message.payload, key);
+                results.set(message.id, null);
+              } catch (error) {
+                const { code, details } = error as Partial<ServiceError>;
+                results.set(
+                  message.id,
+                  `gRPC ${code ?? '?'}: ${details ?? (error as Error).message}`,
+                );
+              }
+            },
+          ),
+        );
       }),
     );
     return results;

@@ -8,6 +8,8 @@ export interface OutboxMessage {
   paymentId: string;
   payload: UpdateOrderPaymentStatusRequest;
   attempts: number;
+  /** The trace of the change that queued it; the delivery continues it. */
+  traceparent: string | null;
 }
 
 export interface OutboxBacklog {
@@ -25,10 +27,12 @@ export class OutboxRepository {
     tx: EntityManager,
     paymentId: string,
     payload: UpdateOrderPaymentStatusRequest,
+    traceparent: string | null,
   ): Promise<void> {
-    await tx.query('INSERT INTO outbox (payment_id, payload) VALUES ($1, $2)', [
+    await tx.query('INSERT INTO outbox (payment_id, payload, traceparent) VALUES ($1, $2, $3)', [
       paymentId,
       payload,
+      traceparent,
     ]);
   }
 
@@ -48,9 +52,10 @@ export class OutboxRepository {
           payment_id: string;
           payload: UpdateOrderPaymentStatusRequest;
           attempts: number;
+          traceparent: string | null;
         }[]
       >(
-        `SELECT id, payment_id, payload, attempts FROM outbox
+        `SELECT id, payment_id, payload, attempts, traceparent FROM outbox
           WHERE delivered_at IS NULL AND next_attempt_at <= now()
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize],
@@ -62,6 +67,7 @@ export class OutboxRepository {
           paymentId: row.payment_id,
           payload: row.payload,
           attempts: row.attempts,
+          traceparent: row.traceparent,
         })),
       );
       const delivered = rows.filter((row) => results.get(String(row.id)) === null);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '#common/clock.js';
+import { currentTraceparent } from '#observability/trace-context.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
@@ -46,7 +47,7 @@ export class PaymentChanges {
     payment.version += 1;
     payment.updatedAt = this.clock.now();
     await tx.save(payment);
-    await this.outbox.add(tx, payment.id, paymentUpdate(payment));
+    await this.outbox.add(tx, payment.id, paymentUpdate(payment), currentTraceparent());
     return payment;
   }
 }

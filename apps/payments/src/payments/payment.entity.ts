@@ -56,6 +56,10 @@ export class Payment {
   @Column('timestamptz', { name: 'stripe_status_at', nullable: true })
   stripeStatusAt!: Date | null;
 
+  /** W3C traceparent of the checkout that created the payment; webhook traces link to it. */
+  @Column('text', { name: 'checkout_traceparent', nullable: true })
+  checkoutTraceparent!: string | null;
+
   /** The idempotency key of the CreatePayment call that created the payment. */
   @Column('text', { name: 'create_idempotency_key', nullable: true })
   createIdempotencyKey!: string | null;

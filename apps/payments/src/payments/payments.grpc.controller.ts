@@ -1,6 +1,7 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
 import { DomainError } from '#common/errors.js';
+import { GrpcMetricsInterceptor } from '#common/grpc-metrics.interceptor.js';
 import { GrpcErrorFilter } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA, toTimestamp } from '#contracts/grpc.js';
 import {
@@ -26,6 +27,7 @@ import { PaymentsService } from './payments.service.js';
 
 @Controller()
 @UseFilters(GrpcErrorFilter)
+@UseInterceptors(new GrpcMetricsInterceptor('payments.v1.PaymentService'))
 @PaymentServiceControllerMethods()
 export class PaymentsGrpcController implements PaymentServiceController {
   constructor(

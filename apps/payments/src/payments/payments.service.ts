@@ -3,6 +3,8 @@ import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError, type FieldError } from '#common/errors.js';
 import { chargeAmountProblem, type CurrencyCode, parseCurrency } from '#common/money.js';
 import { isUuid } from '#common/uuid.js';
+import { annotate } from '#observability/spans.js';
+import { currentTraceparent } from '#observability/trace-context.js';
 import { Faults } from '../faults.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Payment } from './payment.entity.js';
@@ -45,6 +47,11 @@ export class PaymentsService {
    */
   async createPayment(command: CreatePaymentCommand, idempotencyKey: string): Promise<Payment> {
     const request = validateCreatePayment(command);
+    annotate({
+      'order.id': request.orderId,
+      'payment.amount': request.amount,
+      'payment.currency': request.currency,
+    });
     const now = this.clock.now();
     const existing = await this.payments.insertOrGetExisting(
       Object.assign(new Payment(), {
@@ -62,6 +69,7 @@ export class PaymentsService {
         receiptUrl: null,
         disputed: false,
         stripeStatusAt: null,
+        checkoutTraceparent: currentTraceparent(),
         createdAt: now,
         updatedAt: now,
       }),
@@ -83,6 +91,7 @@ export class PaymentsService {
         `Order ${request.orderId} already has a payment of ${payment.amount} ${payment.currency}.`,
       );
     }
+    annotate({ 'payment.id': payment.id });
     if (payment.providerPaymentId) return payment;
 
     const intent = await this.stripe.createPaymentIntent({

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { DomainError } from '#common/errors.js';
+import { annotate } from '#observability/spans.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 
 export interface CreatePaymentIntentInput {
@@ -40,7 +41,7 @@ export class StripeGateway {
 
   async createPaymentIntent(input: CreatePaymentIntentInput): Promise<Stripe.PaymentIntent> {
     try {
-      return await this.stripe.paymentIntents.create(
+      const intent = await this.stripe.paymentIntents.create(
         {
           amount: input.amount,
           currency: input.currency,
@@ -49,6 +50,11 @@ export class StripeGateway {
         },
         { idempotencyKey: input.idempotencyKey },
       );
+      annotate({
+        'stripe.request_id': intent.lastResponse.requestId,
+        'stripe.payment_intent': intent.id,
+      });
+      return intent;
     } catch (error) {
       throw this.translate(error, 'create a PaymentIntent');
     }
@@ -121,6 +127,7 @@ export class StripeGateway {
       return new DomainError('internal', `Could not ${action}.`);
     }
     const context = `Stripe could not ${action} (${error.type}, request ${error.requestId ?? 'n/a'})`;
+    annotate({ 'stripe.request_id': error.requestId ?? '', 'stripe.error_type': error.type });
     switch (error.type) {
       case 'StripeCardError':
       case 'StripeInvalidRequestError':

@@ -2,6 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
+import { trace } from '@opentelemetry/api';
+import { annotate } from '#observability/spans.js';
+import { spanContextFrom } from '#observability/trace-context.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { applyCharge, applyIntent } from '../payments/apply-intent.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
@@ -27,7 +30,9 @@ export class StripeEventsService {
   ) {}
 
   async handle(event: Stripe.Event): Promise<EventOutcome> {
+    annotate({ 'stripe.event_id': event.id, 'stripe.event_type': event.type });
     const outcome = await this.record(event);
+    annotate({ 'stripe.event_outcome': outcome });
     if (outcome === 'processed') this.relay.kick();
     return outcome;
   }
@@ -42,6 +47,10 @@ export class StripeEventsService {
       );
       if (recorded.length === 0) return 'duplicate';
       const payment = await this.apply(event, tx);
+      const checkout = spanContextFrom(payment?.checkoutTraceparent);
+      // Links this webhook's trace to the checkout that created the payment.
+      if (checkout) trace.getActiveSpan()?.addLink({ context: checkout });
+      if (payment) annotate({ 'payment.id': payment.id, 'order.id': payment.orderId });
       const outcome: EventOutcome = payment ? 'processed' : 'ignored';
       await tx.query('UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1', [
         event.id,

@@ -1,0 +1,35 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { type Observable, tap } from 'rxjs';
+import { recordRpcDuration } from '#observability/rpc-metrics.js';
+import { toGrpcError } from './grpc-status.js';
+import { isDomainError } from './errors.js';
+
+/** Records `rpc.server.duration` for every gRPC handler of the service. */
+@Injectable()
+export class GrpcMetricsInterceptor implements NestInterceptor {
+  constructor(private readonly service: string) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'rpc') return next.handle();
+    const started = performance.now();
+    const method = context.getHandler().name;
+    const record = (statusCode: number) =>
+      recordRpcDuration('server', (performance.now() - started) / 1000, {
+        service: this.service,
+        method: method.charAt(0).toUpperCase() + method.slice(1),
+        statusCode,
+      });
+    return next.handle().pipe(
+      tap({
+        next: () => record(0),
+        error: (error: unknown) => record(isDomainError(error) ? toGrpcError(error).code : 2),
+      }),
+    );
+  }
+}

@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { markTelemetryEnabled } from './settings.js';
+
+/**
+ * The SDK with the instrumentations this project needs (HTTP server and client, gRPC client and
+ * server, PostgreSQL). Exporters, sampler, service name and resource come from the standard
+ * OTEL_* variables. Nothing sensitive is recorded: no headers, no metadata, no query parameters.
+ */
+export function startTelemetry(): NodeSDK {
+  const sdk = new NodeSDK({
+    instrumentations: [
+      new HttpInstrumentation({
+        // Probes would drown the traces that matter.
+        ignoreIncomingRequestHook: (request: IncomingMessage) =>
+          request.url?.startsWith('/health/') ?? false,
+      }),
+      new GrpcInstrumentation({
+        ignoreGrpcMethods: [/^Check$/, /^Watch$/],
+      }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+    ],
+  });
+  sdk.start();
+  markTelemetryEnabled();
+  const shutdown = () => {
+    sdk.shutdown().catch(() => undefined);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('beforeExit', shutdown);
+  return sdk;
+}

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A service as it runs in production: its own Node process from the built dist/, with
+ * OpenTelemetry preloaded. Its output is kept (for secret scans) and shown when it fails.
+ */
+export class ServiceProcess {
+  output = '';
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  static async start(
+    name: 'orders' | 'payments',
+    env: NodeJS.ProcessEnv,
+    readyUrl: string,
+  ): Promise<ServiceProcess> {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        `${ROOT}dist/libs/observability/src/register.js`,
+        `${ROOT}dist/apps/${name}/src/main.js`,
+      ],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const service = new ServiceProcess(name, child);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(`${name} exited (${child.exitCode}):\n${service.output}`);
+      }
+      try {
+        if ((await fetch(readyUrl)).status === 200) return service;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`${name} was not ready:\n${service.output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
