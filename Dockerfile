@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+#
+# One image for both services (and the offline Stripe stand-in). The SERVICE build argument picks
+# the service the image runs (orders | payments; docker-compose.yml builds one image for each):
+#
+#   docker build --build-arg SERVICE=payments -t orders-payments/payments .
+#   docker run --env-file payments.env -p 3001:3001 orders-payments/payments
+#
+# SERVICE is also an environment variable, so `docker run -e SERVICE=orders ...` runs the other
+# service from the same image. The stand-in runs with the command
+# `node dist/tools/stripe-stand-in/main.js` and SERVICE=stripe-stand-in (for the health check).
+# Configuration: the environment variables in .env.example; NODE_ENV is production.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: all dependencies, compile to dist/, then drop the dev dependencies ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# `npm ci` refuses this lockfile (it lacks other platforms' optional packages); `npm install`
+# installs from it as it is.
+COPY package.json package-lock.json ./
+RUN npm install --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY proto ./proto
+COPY libs ./libs
+COPY apps ./apps
+COPY tools ./tools
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: dist/, production node_modules, the .proto contracts; runs as `node` ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only for the `node` user that runs the service.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
+
+ARG SERVICE=orders
+ENV SERVICE=${SERVICE}
+USER node
+
+# orders: HTTP 3000, gRPC 50052. payments: HTTP 3001 (health, Stripe webhooks), gRPC 50051.
+EXPOSE 3000 50052 3001 50051
+
+# GET /health/live of $SERVICE on loopback (needs *_HTTP_HOST=0.0.0.0 or 127.0.0.1).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "deploy/healthcheck.mjs"]
+
+# OpenTelemetry is preloaded with --import so its hooks instrument the application's modules; it
+# exports only when OTEL_EXPORTER_OTLP_ENDPOINT (or another OTEL_* exporter setting) is set.
+# `exec` makes node PID 1, so it receives SIGTERM and shuts down cleanly.
+CMD ["/bin/sh", "-c", "exec node --import ./dist/libs/observability/src/register.js \"dist/apps/${SERVICE}/src/main.js\""]

@@ -1,0 +1,897 @@
+/**
+ * Offline consistency checks of the deployment files: docker-compose.yml, otel-collector-config.yaml,
+ * deploy/ (init SQL, Prometheus, the image's health check), Dockerfile and .dockerignore. Nothing is
+ * built or run in containers; the checks catch the drift between these files and the code that
+ * would otherwise surface only at `docker compose up`. The external validators (docker compose,
+ * promtool, otelcol-contrib) run when installed and are skipped, by name, otherwise.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadOrdersConfig } from '../apps/orders/src/config.js';
+import { loadPaymentsConfig } from '../apps/payments/src/config.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+// ---- small typed views of parsed YAML ----
+
+type Mapping = Record<string, unknown>;
+
+function mapping(value: unknown, where: string): Mapping {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${where}: expected a mapping`);
+  }
+  return value as Mapping;
+}
+
+function optionalMapping(value: unknown, where: string): Mapping {
+  return value === undefined || value === null ? {} : mapping(value, where);
+}
+
+function list(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`${where}: expected a list`);
+  return value as unknown[];
+}
+
+function text(value: unknown, where: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`${where}: expected a scalar`);
+}
+
+function texts(value: unknown, where: string): string[] {
+  if (value === undefined || value === null) return [];
+  return list(value, where).map((item, i) => text(item, `${where}[${i}]`));
+}
+
+function portOf(endpoint: string): string {
+  const match = /:(\d+)$/.exec(endpoint);
+  if (!match) throw new Error(`no port in ${endpoint}`);
+  return match[1];
+}
+
+// ---- docker-compose.yml ----
+
+interface ComposeService {
+  name: string;
+  raw: Mapping;
+  /** The environment as written (before interpolation). */
+  environment: Record<string, string>;
+  dependsOn: Record<string, string>;
+  profiles: string[];
+  ports: string[];
+  expose: string[];
+  build: { context: string; dockerfile: string; args: Record<string, string> } | undefined;
+}
+
+const composeText = read('docker-compose.yml');
+const compose = mapping(parse(composeText), 'docker-compose.yml');
+const services: Record<string, ComposeService> = Object.fromEntries(
+  Object.entries(mapping(compose.services, 'services')).map(([name, value]) => {
+    const raw = mapping(value, `services.${name}`);
+    return [name, composeService(name, raw)];
+  }),
+);
+
+function composeService(name: string, raw: Mapping): ComposeService {
+  const where = `services.${name}`;
+  const environment: Record<string, string> = {};
+  if (Array.isArray(raw.environment)) {
+    for (const entry of texts(raw.environment, `${where}.environment`)) {
+      const at = entry.indexOf('=');
+      environment[at < 0 ? entry : entry.slice(0, at)] = at < 0 ? '' : entry.slice(at + 1);
+    }
+  } else {
+    for (const [key, value] of Object.entries(optionalMapping(raw.environment, where))) {
+      environment[key] = value === null ? '' : text(value, `${where}.environment.${key}`);
+    }
+  }
+  const dependsOn: Record<string, string> = {};
+  if (Array.isArray(raw.depends_on)) {
+    for (const dep of texts(raw.depends_on, `${where}.depends_on`)) {
+      dependsOn[dep] = 'service_started';
+    }
+  } else {
+    for (const [dep, value] of Object.entries(optionalMapping(raw.depends_on, where))) {
+      const condition = optionalMapping(value, `${where}.depends_on.${dep}`).condition;
+      dependsOn[dep] = condition === undefined ? 'service_started' : text(condition, dep);
+    }
+  }
+  let build: ComposeService['build'];
+  if (raw.build !== undefined) {
+    const spec = typeof raw.build === 'string' ? { context: raw.build } : mapping(raw.build, where);
+    build = {
+      context: text(spec.context, `${where}.build.context`),
+      dockerfile:
+        spec.dockerfile === undefined ? 'Dockerfile' : text(spec.dockerfile, 'dockerfile'),
+      args: Object.fromEntries(
+        Object.entries(optionalMapping(spec.args, `${where}.build.args`)).map(([k, v]) => [
+          k,
+          text(v, k),
+        ]),
+      ),
+    };
+  }
+  return {
+    name,
+    raw,
+    environment,
+    dependsOn,
+    profiles: texts(raw.profiles, `${where}.profiles`),
+    ports: texts(raw.ports, `${where}.ports`),
+    expose: texts(raw.expose, `${where}.expose`),
+    build,
+  };
+}
+
+function service(name: string): ComposeService {
+  const found = services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+}
+
+/** Compose's variable interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}. */
+function interpolate(value: string, vars: Record<string, string | undefined>): string {
+  return value.replace(
+    /\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\})/g,
+    (
+      match: string,
+      name: string | undefined,
+      colon: string | undefined,
+      op: string | undefined,
+      arg: string | undefined,
+    ) => {
+      if (name === undefined) return '$';
+      const current = vars[name];
+      const missing = colon ? !current : current === undefined;
+      if (op === '?' && missing) throw new Error(`${name}: ${arg ?? 'required'}`);
+      if (op === '-' && missing) return arg ?? '';
+      return current ?? '';
+    },
+  );
+}
+
+/** Values for the variables compose requires, shaped as the services' checks demand. */
+const SECRETS = {
+  JWT_SECRET: 'compose-spec-jwt-secret-0123456789abcdefghij',
+  STRIPE_SECRET_KEY: 'sk_test_compose_spec',
+  STRIPE_WEBHOOK_SECRET: 'whsec_compose_spec',
+};
+
+/** The environment a container of this service gets, as compose would pass it. */
+function containerEnv(name: string, vars: Record<string, string | undefined> = SECRETS) {
+  return Object.fromEntries(
+    Object.entries(service(name).environment).map(([key, value]) => [
+      key,
+      interpolate(value, vars),
+    ]),
+  );
+}
+
+/** Variables documented in .env.example (uncommented NAME= lines). */
+const envExampleNames = new Set(
+  read('.env.example')
+    .split('\n')
+    .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined),
+);
+
+// ---- otel-collector-config.yaml ----
+
+const collector = mapping(parse(read('otel-collector-config.yaml')), 'otel-collector-config.yaml');
+const collectorService = mapping(collector.service, 'service');
+const pipelines = mapping(collectorService.pipelines, 'service.pipelines');
+const receivers = mapping(collector.receivers, 'receivers');
+const processors = mapping(collector.processors, 'processors');
+const exporters = mapping(collector.exporters, 'exporters');
+const extensions = optionalMapping(collector.extensions, 'extensions');
+
+/** Component ids are `type` or `type/name`. */
+const typeOf = (id: string) => id.split('/')[0];
+
+function otlpReceiverEndpoint(protocol: 'grpc' | 'http'): string {
+  const otlp = mapping(receivers.otlp, 'receivers.otlp');
+  const protocols = mapping(otlp.protocols, 'receivers.otlp.protocols');
+  const config = optionalMapping(protocols[protocol], `receivers.otlp.protocols.${protocol}`);
+  return text(config.endpoint, `receivers.otlp.protocols.${protocol}.endpoint`);
+}
+
+// ---- Dockerfile ----
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+const dockerfile: Instruction[] = read('Dockerfile')
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'))
+  .map((line) => {
+    const [keyword, ...rest] = line.split(/\s+/);
+    return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+  });
+const firstFrom = dockerfile.findIndex((i) => i.keyword === 'FROM');
+const globalArgs = Object.fromEntries(
+  dockerfile
+    .slice(0, firstFrom)
+    .filter((i) => i.keyword === 'ARG')
+    .map((i) => {
+      const [name, value = ''] = i.args.split('=');
+      return [name, value];
+    }),
+);
+const lastFrom = dockerfile.map((i) => i.keyword).lastIndexOf('FROM');
+const finalStage = dockerfile.slice(lastFrom);
+const stageInstructions = (keyword: string) => finalStage.filter((i) => i.keyword === keyword);
+
+function jsonForm(args: string, where: string): string[] {
+  const value: unknown = JSON.parse(args);
+  return texts(value, where);
+}
+
+/** The image's health check command: `HEALTHCHECK [options] CMD [...]`. */
+function healthcheckCommand(): string[] {
+  const [healthcheck] = stageInstructions('HEALTHCHECK');
+  if (!healthcheck) throw new Error('Dockerfile final stage has no HEALTHCHECK');
+  const at = healthcheck.args.indexOf('CMD ');
+  return jsonForm(healthcheck.args.slice(at + 4), 'HEALTHCHECK CMD');
+}
+
+const dockerignore = read('.dockerignore')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+
+function dockerignored(path: string): boolean {
+  let ignored = false;
+  for (const pattern of dockerignore) {
+    const negated = pattern.startsWith('!');
+    const glob = (negated ? pattern.slice(1) : pattern).replace(/^\/+|\/+$/g, '');
+    const regex = new RegExp(
+      '^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*') + '(/.*)?$',
+    );
+    if (regex.test(path.replace(/^\.\//, ''))) ignored = !negated;
+  }
+  return ignored;
+}
+
+// ---- running things ----
+
+async function runNode(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
+async function listen(status: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    res.statusCode = req.url === '/health/live' ? status : 404;
+    res.end('{}');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+const portOfServer = (server: Server) => String((server.address() as AddressInfo).port);
+
+/** Whether this command runs here (exits 0). */
+function runs(command: string, ...args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.error === undefined && result.status === 0;
+}
+
+// ====================================================================================
+
+describe('docker-compose.yml', () => {
+  it('defines the stack: postgres, collector, jaeger, prometheus, payments, orders, stand-in', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      [
+        'jaeger',
+        'orders',
+        'otel-collector',
+        'payments',
+        'postgres',
+        'prometheus',
+        'stripe-stand-in',
+      ].sort(),
+    );
+    expect(text(service('postgres').raw.image, 'postgres.image')).toMatch(/^postgres:17(\.|$)/);
+    expect(text(service('jaeger').raw.image, 'jaeger.image')).toMatch(/^jaegertracing\/jaeger:2\./);
+    expect(text(service('otel-collector').raw.image, 'otel-collector.image')).toMatch(
+      /^otel\/opentelemetry-collector-contrib:/,
+    );
+    expect(text(service('prometheus').raw.image, 'prometheus.image')).toMatch(/^prom\/prometheus:/);
+    // The stand-in is a development tool: only with --profile offline.
+    expect(service('stripe-stand-in').profiles).toEqual(['offline']);
+    for (const name of [
+      'postgres',
+      'otel-collector',
+      'jaeger',
+      'prometheus',
+      'payments',
+      'orders',
+    ]) {
+      expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: [] });
+    }
+  });
+
+  it('every depends_on names a defined, always-enabled service, without cycles', () => {
+    for (const svc of Object.values(services)) {
+      for (const [dep, condition] of Object.entries(svc.dependsOn)) {
+        expect({ from: svc.name, dep, defined: dep in services }).toEqual({
+          from: svc.name,
+          dep,
+          defined: true,
+        });
+        expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(
+          condition,
+        );
+        // A service outside any profile cannot wait for one that is off by default.
+        if (svc.profiles.length === 0)
+          expect({ dep, profiles: service(dep).profiles }).toEqual({ dep, profiles: [] });
+      }
+    }
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (name: string, path: string[]) => {
+      if (done.has(name)) return;
+      if (visiting.has(name)) throw new Error(`depends_on cycle: ${[...path, name].join(' -> ')}`);
+      visiting.add(name);
+      for (const dep of Object.keys(service(name).dependsOn)) visit(dep, [...path, name]);
+      visiting.delete(name);
+      done.add(name);
+    };
+    for (const name of Object.keys(services)) visit(name, []);
+  });
+
+  it('every service has a health check (compose or the image), except the distroless collector', () => {
+    const imageHasHealthcheck = stageInstructions('HEALTHCHECK').length > 0;
+    const healthChecked = (svc: ComposeService) =>
+      svc.raw.healthcheck !== undefined || (svc.build !== undefined && imageHasHealthcheck);
+    for (const svc of Object.values(services)) {
+      // otel/opentelemetry-collector-contrib has no shell, curl or wget to run a check with.
+      const expected = svc.name !== 'otel-collector';
+      expect({ service: svc.name, healthChecked: healthChecked(svc) }).toEqual({
+        service: svc.name,
+        healthChecked: expected,
+      });
+    }
+    // service_healthy on a service without a health check would block `up` forever.
+    for (const svc of Object.values(services)) {
+      for (const [dep, condition] of Object.entries(svc.dependsOn)) {
+        if (condition === 'service_healthy') {
+          expect({ dep, healthChecked: healthChecked(service(dep)) }).toEqual({
+            dep,
+            healthChecked: true,
+          });
+        }
+      }
+    }
+  });
+
+  it('starts postgres and the collector before the services, payments before orders', () => {
+    for (const name of ['orders', 'payments']) {
+      expect(service(name).dependsOn).toMatchObject({
+        postgres: 'service_healthy',
+        'otel-collector': expect.any(String),
+      });
+    }
+    expect(service('orders').dependsOn).toMatchObject({ payments: 'service_healthy' });
+    expect(service('otel-collector').dependsOn).toMatchObject({ jaeger: 'service_healthy' });
+  });
+
+  it('refuses to start without JWT_SECRET, STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+    const required = new Set(
+      [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]),
+    );
+    expect([...required].sort()).toEqual([
+      'JWT_SECRET',
+      'STRIPE_SECRET_KEY',
+      'STRIPE_WEBHOOK_SECRET',
+    ]);
+    expect(() => containerEnv('orders', {})).toThrow(/^JWT_SECRET: set JWT_SECRET/);
+    expect(() => containerEnv('payments', {})).toThrow(/^STRIPE_SECRET_KEY: set STRIPE_SECRET_KEY/);
+    expect(() => containerEnv('payments', { STRIPE_SECRET_KEY: 'sk_test_x' })).toThrow(
+      /^STRIPE_WEBHOOK_SECRET: set STRIPE_WEBHOOK_SECRET/,
+    );
+  });
+
+  it('every variable orders and payments get is documented in .env.example', () => {
+    const undocumented = Object.fromEntries(
+      ['orders', 'payments'].map((name) => [
+        name,
+        Object.keys(service(name).environment).filter((key) => !envExampleNames.has(key)),
+      ]),
+    );
+    expect(undocumented).toEqual({ orders: [], payments: [] });
+  });
+
+  it("the services' environment passes their own production configuration checks", () => {
+    const orders = loadOrdersConfig(containerEnv('orders'));
+    expect(orders.nodeEnv).toBe('production');
+    expect(orders.http).toEqual({ host: '0.0.0.0', port: 3000 });
+    expect(orders.grpc).toEqual({ host: '0.0.0.0', port: 50052 });
+
+    const payments = loadPaymentsConfig(containerEnv('payments'));
+    expect(payments.nodeEnv).toBe('production');
+    expect(payments.http).toEqual({ host: '0.0.0.0', port: 3001 });
+    expect(payments.grpc).toEqual({ host: '0.0.0.0', port: 50051 });
+    // No STRIPE_API_URL: the real Stripe API.
+    expect(payments.stripe.apiUrl).toBeUndefined();
+    expect(payments.webhooks.secrets).toEqual([SECRETS.STRIPE_WEBHOOK_SECRET]);
+  });
+
+  it('the offline profile, as documented, points payments at the stand-in and its webhooks back', () => {
+    // The .env lines the header comment documents for the offline profile.
+    const documented = Object.fromEntries(
+      [...composeText.matchAll(/^#\s+([A-Z_]+)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
+    );
+    expect(Object.keys(documented).sort()).toEqual([
+      'JWT_SECRET',
+      'STRIPE_API_URL',
+      'STRIPE_SECRET_KEY',
+      'STRIPE_WEBHOOK_SECRET',
+    ]);
+    const payments = loadPaymentsConfig(containerEnv('payments', documented));
+    expect(payments.nodeEnv).toBe('production');
+    expect(loadOrdersConfig(containerEnv('orders', documented)).nodeEnv).toBe('production');
+
+    const standIn = containerEnv('stripe-stand-in', documented);
+    const apiUrl = payments.stripe.apiUrl!;
+    expect(apiUrl.hostname).toBe('stripe-stand-in');
+    expect(apiUrl.port).toBe(standIn.STRIPE_STAND_IN_PORT);
+    expect(standIn.STRIPE_STAND_IN_HOST).toBe('0.0.0.0');
+    // The stand-in signs with the secret payments verifies with.
+    expect(payments.webhooks.secrets).toContain(standIn.STRIPE_WEBHOOK_SECRET);
+    const webhookUrl = new URL(standIn.STRIPE_STAND_IN_WEBHOOK_URL);
+    expect(webhookUrl.hostname).toBe('payments');
+    expect(Number(webhookUrl.port)).toBe(payments.http.port);
+    expect(webhookUrl.pathname).toBe('/webhooks/stripe');
+    expect(
+      readFileSync(join(ROOT, 'apps/payments/src/webhooks/stripe-webhook.controller.ts'), 'utf8'),
+    ).toContain(`STRIPE_WEBHOOK_PATH = '${webhookUrl.pathname}'`);
+    // Its command is the built stand-in.
+    const command = texts(service('stripe-stand-in').raw.command, 'stripe-stand-in.command');
+    expect(command).toEqual(['node', 'dist/tools/stripe-stand-in/main.js']);
+    expect(existsSync(join(ROOT, 'tools/stripe-stand-in/main.ts'))).toBe(true);
+  });
+
+  it('gRPC addresses name the other service and its gRPC port', () => {
+    const orders = containerEnv('orders');
+    const payments = containerEnv('payments');
+    expect(orders.PAYMENTS_GRPC_URL).toBe(`payments:${payments.PAYMENTS_GRPC_PORT}`);
+    expect(payments.ORDERS_GRPC_URL).toBe(`orders:${orders.ORDERS_GRPC_PORT}`);
+  });
+
+  it('database URLs name the postgres service and databases init.sql creates', () => {
+    const created = new Set(
+      [...read('deploy/postgres/init.sql').matchAll(/^\s*CREATE DATABASE\s+"?(\w+)"?/gim)].map(
+        (m) => m[1],
+      ),
+    );
+    const postgresEnv = containerEnv('postgres');
+    for (const [name, key] of [
+      ['orders', 'ORDERS_DATABASE_URL'],
+      ['payments', 'PAYMENTS_DATABASE_URL'],
+    ] as const) {
+      const url = new URL(containerEnv(name)[key]);
+      expect({ key, host: url.hostname, port: url.port || '5432' }).toEqual({
+        key,
+        host: 'postgres',
+        port: '5432',
+      });
+      expect(decodeURIComponent(url.username)).toBe(postgresEnv.POSTGRES_USER);
+      expect(decodeURIComponent(url.password)).toBe(postgresEnv.POSTGRES_PASSWORD);
+      expect(created).toContain(url.pathname.slice(1));
+    }
+    expect(service('postgres').raw.volumes).toContain(
+      './deploy/postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro',
+    );
+    const pgCheck = texts(mapping(service('postgres').raw.healthcheck, 'hc').test, 'hc.test');
+    expect(pgCheck).toContain('pg_isready');
+  });
+
+  it('bind-mounted files exist, and built services run an existing entry point', () => {
+    for (const svc of Object.values(services)) {
+      for (const volume of texts(svc.raw.volumes, `${svc.name}.volumes`)) {
+        const [source] = volume.split(':');
+        if (source.startsWith('./')) {
+          expect({ volume, exists: existsSync(join(ROOT, source)) }).toEqual({
+            volume,
+            exists: true,
+          });
+        }
+      }
+    }
+    for (const svc of Object.values(services)) {
+      if (svc.build === undefined) continue;
+      // All built from this repository's Dockerfile, the SERVICE argument naming what runs.
+      expect({ service: svc.name, ...svc.build }).toEqual({
+        service: svc.name,
+        context: '.',
+        dockerfile: 'Dockerfile',
+        args: { SERVICE: svc.name },
+      });
+    }
+    for (const name of ['orders', 'payments']) {
+      expect(service(name).raw.command).toBeUndefined();
+      expect(existsSync(join(ROOT, `apps/${name}/src/main.ts`))).toBe(true);
+    }
+  });
+
+  it("publishes the services' HTTP ports on loopback only", () => {
+    const published = (name: string) =>
+      service(name).ports.map((spec) => {
+        const match = /^127\.0\.0\.1:(\d+):(\d+)$/.exec(spec);
+        if (!match) throw new Error(`${name}: port ${spec} is not 127.0.0.1:host:container`);
+        return match[2];
+      });
+    for (const name of Object.keys(services)) published(name);
+    expect(published('orders')).toEqual([containerEnv('orders').ORDERS_HTTP_PORT]);
+    expect(published('payments')).toEqual([containerEnv('payments').PAYMENTS_HTTP_PORT]);
+    expect(published('postgres')).toEqual([]);
+  });
+
+  it('the services export OTLP to a collector receiver, under their own service name', () => {
+    for (const name of ['orders', 'payments']) {
+      const env = containerEnv(name);
+      expect(env.OTEL_SERVICE_NAME).toBe(name);
+      expect(env.OTEL_SEMCONV_STABILITY_OPT_IN.split(',').sort()).toEqual([
+        'database',
+        'http',
+        'rpc',
+      ]);
+      const endpoint = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+      expect(endpoint.hostname).toBe('otel-collector');
+      // The JavaScript SDK's default protocol is http/protobuf.
+      const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+      const receiver = otlpReceiverEndpoint(protocol === 'grpc' ? 'grpc' : 'http');
+      expect(endpoint.port).toBe(portOf(receiver));
+      expect(pipelinesUsing('receivers', 'otlp')).toEqual(['logs', 'metrics', 'traces']);
+    }
+  });
+});
+
+function pipelinesUsing(kind: 'receivers' | 'processors' | 'exporters', id: string): string[] {
+  return Object.entries(pipelines)
+    .filter(([name, pipeline]) =>
+      texts(mapping(pipeline, name)[kind], `${name}.${kind}`).includes(id),
+    )
+    .map(([name]) => name)
+    .sort();
+}
+
+describe('otel-collector-config.yaml', () => {
+  it('has traces, metrics and logs pipelines, referencing only defined components', () => {
+    expect(Object.keys(pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
+    const used = {
+      receivers: new Set<string>(),
+      processors: new Set<string>(),
+      exporters: new Set<string>(),
+    };
+    for (const [name, value] of Object.entries(pipelines)) {
+      const pipeline = mapping(value, `service.pipelines.${name}`);
+      for (const [kind, defined] of [
+        ['receivers', receivers],
+        ['processors', processors],
+        ['exporters', exporters],
+      ] as const) {
+        const ids = texts(pipeline[kind], `service.pipelines.${name}.${kind}`);
+        if (kind !== 'processors') expect(ids.length).toBeGreaterThan(0);
+        for (const id of ids) {
+          expect({ pipeline: name, kind, id, defined: id in defined }).toEqual({
+            pipeline: name,
+            kind,
+            id,
+            defined: true,
+          });
+          used[kind].add(id);
+        }
+      }
+    }
+    // A defined but unused component is ignored by the collector: a sign of a typo.
+    expect(Object.keys(receivers).filter((id) => !used.receivers.has(id))).toEqual([]);
+    expect(Object.keys(processors).filter((id) => !used.processors.has(id))).toEqual([]);
+    expect(Object.keys(exporters).filter((id) => !used.exporters.has(id))).toEqual([]);
+  });
+
+  it('runs memory_limiter first and batch last in every pipeline', () => {
+    const limiter = mapping(processors.memory_limiter, 'processors.memory_limiter');
+    expect(Object.keys(limiter).sort()).toEqual(
+      ['check_interval', 'limit_percentage', 'spike_limit_percentage'].sort(),
+    );
+    expect(Number(limiter.spike_limit_percentage)).toBeLessThan(Number(limiter.limit_percentage));
+    // Percentages need a memory limit on the container.
+    expect(service('otel-collector').raw.mem_limit).toBeDefined();
+    for (const [name, value] of Object.entries(pipelines)) {
+      const ids = texts(mapping(value, name).processors, `${name}.processors`);
+      expect({ pipeline: name, first: ids[0], last: ids.at(-1) }).toEqual({
+        pipeline: name,
+        first: 'memory_limiter',
+        last: 'batch',
+      });
+    }
+    expect(pipelinesUsing('exporters', 'debug')).toEqual(['logs', 'metrics', 'traces']);
+    expect(pipelinesUsing('exporters', 'prometheus')).toEqual(['metrics']);
+  });
+
+  it('enables the health_check extension on 13133, published by compose', () => {
+    const enabled = texts(collectorService.extensions, 'service.extensions');
+    for (const id of enabled) expect(extensions).toHaveProperty([id]);
+    expect(enabled).toContain('health_check');
+    const endpoint = text(
+      mapping(extensions.health_check, 'extensions.health_check').endpoint,
+      'health_check.endpoint',
+    );
+    expect(endpoint).toBe('0.0.0.0:13133');
+    expect(service('otel-collector').ports).toContain('127.0.0.1:13133:13133');
+  });
+
+  it('receives OTLP on 0.0.0.0:4317 (gRPC) and 0.0.0.0:4318 (HTTP), published by compose', () => {
+    expect(otlpReceiverEndpoint('grpc')).toBe('0.0.0.0:4317');
+    expect(otlpReceiverEndpoint('http')).toBe('0.0.0.0:4318');
+    expect(service('otel-collector').ports).toEqual(
+      expect.arrayContaining(['127.0.0.1:4317:4317', '127.0.0.1:4318:4318']),
+    );
+    expect(service('otel-collector').raw.volumes).toContain(
+      './otel-collector-config.yaml:/etc/otelcol-contrib/config.yaml:ro',
+    );
+  });
+
+  it('sends traces to the jaeger service on a port Jaeger listens on (OTLP gRPC, plaintext)', () => {
+    const ids = texts(mapping(pipelines.traces, 'traces').exporters, 'traces.exporters').filter(
+      (id) => ['otlp', 'otlp_grpc'].includes(typeOf(id)),
+    );
+    expect(ids).toHaveLength(1);
+    const exporter = mapping(exporters[ids[0]], ids[0]);
+    const [host, port] = text(exporter.endpoint, `${ids[0]}.endpoint`).split(':');
+    expect(host).toBe('jaeger');
+    expect(service('jaeger').expose).toContain(port);
+    // Jaeger v2 takes OTLP gRPC on 4317.
+    expect(port).toBe('4317');
+    expect(mapping(exporter.tls, `${ids[0]}.tls`).insecure).toBe(true);
+  });
+});
+
+describe('deploy/prometheus/prometheus.yml', () => {
+  const prometheus = mapping(parse(read('deploy/prometheus/prometheus.yml')), 'prometheus.yml');
+  const targets = list(prometheus.scrape_configs, 'scrape_configs').flatMap((job, i) =>
+    list(mapping(job, `scrape_configs[${i}]`).static_configs, 'static_configs').flatMap((sc) =>
+      texts(mapping(sc, 'static_config').targets, 'targets'),
+    ),
+  );
+
+  it("scrapes the collector's prometheus exporter and its own telemetry", () => {
+    const exporterPort = portOf(
+      text(mapping(exporters.prometheus, 'exporters.prometheus').endpoint, 'prometheus.endpoint'),
+    );
+    expect(targets).toContain(`otel-collector:${exporterPort}`);
+    expect(mapping(exporters.prometheus, 'p').resource_to_telemetry_conversion).toEqual({
+      enabled: true,
+    });
+    const readers = list(
+      mapping(mapping(collectorService.telemetry, 'telemetry').metrics, 'metrics').readers,
+      'readers',
+    );
+    const internal = mapping(
+      mapping(mapping(mapping(readers[0], 'reader').pull, 'pull').exporter, 'exporter').prometheus,
+      'prometheus',
+    );
+    expect(internal.host).toBe('0.0.0.0');
+    expect(targets).toContain(`otel-collector:${text(internal.port, 'port')}`);
+    expect(service('prometheus').raw.volumes).toContain(
+      './deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+    );
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds on Node 24 with npm install (npm ci refuses this lockfile), then prunes dev deps', () => {
+    const froms = dockerfile.filter((i) => i.keyword === 'FROM');
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) {
+      const image = from.args
+        .split(/\s+/)[0]
+        .replace(/\$\{(\w+)\}/g, (_match: string, name: string) => globalArgs[name] ?? '');
+      expect(image).toMatch(/^node:24(-|$)/);
+    }
+    const runs = dockerfile.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(runs.some((run) => /npm install --no-audit --no-fund/.test(run))).toBe(true);
+    expect(runs.some((run) => /npm ci\b/.test(run))).toBe(false);
+    expect(runs.some((run) => /npm run build/.test(run))).toBe(true);
+    expect(runs.some((run) => /npm prune --omit=dev/.test(run))).toBe(true);
+  });
+
+  it('runs as the non-root node user with NODE_ENV=production', () => {
+    const users = stageInstructions('USER');
+    expect(users.at(-1)?.args).toBe('node');
+    expect(stageInstructions('ENV').map((i) => i.args)).toContain('NODE_ENV=production');
+  });
+
+  it('CMD preloads OpenTelemetry and runs the built service named by SERVICE', () => {
+    const [cmd] = stageInstructions('CMD');
+    const command = jsonForm(cmd.args, 'CMD').join(' ');
+    expect(command).toContain(
+      'exec node --import ./dist/libs/observability/src/register.js "dist/apps/${SERVICE}/src/main.js"',
+    );
+    expect(existsSync(join(ROOT, 'libs/observability/src/register.ts'))).toBe(true);
+    expect(stageInstructions('ARG').map((i) => i.args)).toContain('SERVICE=orders');
+    expect(stageInstructions('ENV').map((i) => i.args)).toContain('SERVICE=${SERVICE}');
+  });
+
+  it('EXPOSEs the ports the services listen on and health-checks with a file the image has', () => {
+    const exposed = stageInstructions('EXPOSE').flatMap((i) => i.args.split(/\s+/));
+    const orders = containerEnv('orders');
+    const payments = containerEnv('payments');
+    expect(exposed.sort()).toEqual(
+      [
+        orders.ORDERS_HTTP_PORT,
+        orders.ORDERS_GRPC_PORT,
+        payments.PAYMENTS_HTTP_PORT,
+        payments.PAYMENTS_GRPC_PORT,
+      ].sort(),
+    );
+    const command = healthcheckCommand();
+    expect(command[0]).toBe('node');
+    const copied = stageInstructions('COPY').map((i) => i.args.split(/\s+/));
+    expect(copied.some((args) => args.at(-1) === `./${command[1]}`)).toBe(true);
+  });
+
+  it('copies only files that exist and .dockerignore lets through; keeps secrets out', () => {
+    for (const copy of dockerfile.filter((i) => i.keyword === 'COPY')) {
+      const args = copy.args.split(/\s+/);
+      if (args.some((arg) => arg.startsWith('--from='))) continue;
+      for (const source of args.slice(0, -1).filter((arg) => !arg.startsWith('--'))) {
+        expect({ source, exists: existsSync(join(ROOT, source)) }).toEqual({
+          source,
+          exists: true,
+        });
+        expect({ source, ignored: dockerignored(source) }).toEqual({ source, ignored: false });
+      }
+    }
+    for (const path of ['.env', '.env.production', 'node_modules', 'dist', '.git']) {
+      expect({ path, ignored: dockerignored(path) }).toEqual({ path, ignored: true });
+    }
+  });
+});
+
+describe('deploy/healthcheck.mjs (the image HEALTHCHECK)', () => {
+  const script = 'deploy/healthcheck.mjs';
+
+  it('is healthy when /health/live answers 200 on the service HTTP port', async () => {
+    const server = await listen(200);
+    try {
+      const ok = await runNode([script], {
+        SERVICE: 'orders',
+        ORDERS_HTTP_PORT: portOfServer(server),
+      });
+      expect(ok).toEqual({ code: 0, output: '' });
+      const alsoOk = await runNode([script], {
+        SERVICE: 'payments',
+        PAYMENTS_HTTP_PORT: portOfServer(server),
+      });
+      expect(alsoOk.code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('is unhealthy on a 503, on no server, and on an unknown SERVICE', async () => {
+    const server = await listen(503);
+    const port = portOfServer(server);
+    try {
+      const failing = await runNode([script], { SERVICE: 'orders', ORDERS_HTTP_PORT: port });
+      expect(failing.code).toBe(1);
+      expect(failing.output).toContain('answered 503');
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
+    const down = await runNode([script], { SERVICE: 'payments', PAYMENTS_HTTP_PORT: port });
+    expect(down.code).toBe(1);
+    const unknown = await runNode([script], { SERVICE: 'nope' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toContain('SERVICE must be one of');
+  });
+
+  it('counts any answer from the stand-in, which has no health route', async () => {
+    const server = await listen(200); // answers 404 on /
+    try {
+      const result = await runNode([script], {
+        SERVICE: 'stripe-stand-in',
+        STRIPE_STAND_IN_PORT: portOfServer(server),
+      });
+      expect(result.code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+// ---- external validators: run where installed (CI can install them), skipped by name otherwise ----
+
+const composeCli = runs('docker', 'compose', 'version')
+  ? ['docker', 'compose']
+  : runs('docker-compose', 'version')
+    ? ['docker-compose']
+    : undefined;
+const promtool = runs('promtool', '--version');
+const otelcol = runs('otelcol-contrib', '--version');
+
+describe('external validators', () => {
+  (composeCli ? it : it.skip)(
+    `${composeCli ? composeCli.join(' ') : 'docker compose'} config accepts docker-compose.yml${composeCli ? '' : ' (neither docker compose nor docker-compose installed: skipped)'}`,
+    () => {
+      const cli = composeCli!;
+      const run = (env: Record<string, string>) =>
+        spawnSync(
+          cli[0],
+          [...cli.slice(1), '--profile', 'offline', '-f', 'docker-compose.yml', 'config', '-q'],
+          {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+            encoding: 'utf8',
+          },
+        );
+      const ok = run(SECRETS);
+      expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+      const missing = run({ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' });
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain('set JWT_SECRET');
+    },
+  );
+
+  (promtool ? it : it.skip)(
+    `promtool check config accepts deploy/prometheus/prometheus.yml${promtool ? '' : ' (promtool not installed: skipped)'}`,
+    () => {
+      const result = spawnSync(
+        'promtool',
+        ['check', 'config', 'deploy/prometheus/prometheus.yml'],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+        },
+      );
+      expect({ status: result.status, output: result.stdout + result.stderr }).toMatchObject({
+        status: 0,
+      });
+    },
+  );
+
+  (otelcol ? it : it.skip)(
+    `otelcol-contrib validate accepts otel-collector-config.yaml${otelcol ? '' : ' (otelcol-contrib not installed: skipped)'}`,
+    () => {
+      const result = spawnSync(
+        'otelcol-contrib',
+        ['validate', '--config=otel-collector-config.yaml'],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+        },
+      );
+      expect({ status: result.status, output: result.stdout + result.stderr }).toMatchObject({
+        status: 0,
+      });
+    },
+  );
+});
