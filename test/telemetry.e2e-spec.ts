@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Stripe from 'stripe';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
@@ -113,9 +114,12 @@ describe('telemetry (end to end, separate processes)', () => {
   let checkout: { order: OrderBody; traceId: string };
 
   it('follows one checkout from the storefront through gRPC and PostgreSQL to Stripe', async () => {
-    const response = await postOrder(ordersUrl, token);
+    const key = randomUUID();
+    const response = await postOrder(ordersUrl, token, { key });
     expect(response.status).toBe(201);
     const order = (await response.json()) as OrderBody;
+    const replay = await postOrder(ordersUrl, token, { key });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
 
     const root = await receiver.waitFor(() =>
       receiver.spans.find(
@@ -252,10 +256,12 @@ describe('telemetry (end to end, separate processes)', () => {
     }
   });
 
-  it('exports the standard HTTP, RPC and database metrics', async () => {
+  it('exports the standard HTTP, RPC and database metrics and the business metrics', async () => {
     await receiver.waitFor(() => {
       const names = receiver.metricNames.get('orders');
-      return names?.has('http.server.request.duration') ? names : undefined;
+      return names?.has('http.server.request.duration') && names.has('circuit.state')
+        ? names
+        : undefined;
     });
     const orders = receiver.metricNames.get('orders')!;
     const payments = receiver.metricNames.get('payments')!;
@@ -263,6 +269,17 @@ describe('telemetry (end to end, separate processes)', () => {
     expect([...payments]).toEqual(expect.arrayContaining(['db.client.operation.duration']));
     expect([...orders].some((name) => name.startsWith('rpc.client.'))).toBe(true);
     expect([...payments].some((name) => name.startsWith('rpc.server.'))).toBe(true);
+    expect([...orders]).toEqual(
+      expect.arrayContaining(['orders.created', 'idempotency.replays', 'circuit.state']),
+    );
+    expect([...payments]).toEqual(
+      expect.arrayContaining([
+        'webhooks.events',
+        'payments.status_changes',
+        'outbox.pending',
+        'outbox.oldest_pending_age',
+      ]),
+    );
   });
 
   it('exports and logs none of the secrets', () => {

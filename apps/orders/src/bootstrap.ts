@@ -2,7 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import { configureHttp, httpAdapter } from '#common/http.js';
-import { logLevels } from '#common/logging.js';
+import { createLogger, PinoNestLogger } from '#common/logging.js';
+import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
@@ -10,16 +11,22 @@ import type { OrdersConfig } from './config.js';
 
 /** Builds and starts the orders service: the storefront's REST API and the gRPC OrderService. */
 export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyApplication> {
+  const logger = createLogger({
+    service: 'orders',
+    level: config.logLevel,
+    pretty: config.nodeEnv === 'development',
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(),
     {
-      logger: logLevels(config.logLevel),
+      logger: new PinoNestLogger(logger),
       bodyParser: false,
       instrument: { instanceDecorator: traceInstance },
     },
   );
   configureHttp(app);
+  useRequestLogging(app, logger);
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {

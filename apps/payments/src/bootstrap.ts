@@ -4,7 +4,8 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
-import { logLevels } from '#common/logging.js';
+import { createLogger, PinoNestLogger } from '#common/logging.js';
+import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
@@ -18,17 +19,23 @@ const PAYMENT_SERVICE = `${PAYMENTS_PACKAGE}.PaymentService`;
  * PaymentService with the standard grpc.health.v1 service beside it.
  */
 export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFastifyApplication> {
+  const logger = createLogger({
+    service: 'payments',
+    level: config.logLevel,
+    pretty: config.nodeEnv === 'development',
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(),
     {
-      logger: logLevels(config.logLevel),
+      logger: new PinoNestLogger(logger),
       bodyParser: false,
       instrument: { instanceDecorator: traceInstance },
     },
   );
   // Stripe events can be larger than API requests.
   configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 });
+  useRequestLogging(app, logger);
 
   const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
   app.connectMicroservice<GrpcOptions>({

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { ProblemFilter } from './problem.filter.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
 
 /** Request bodies larger than this are refused with 413 unless a route asks for more. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -8,8 +10,12 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** A request whose JSON body also keeps its raw bytes (for signature checks). */
 export type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
+/** Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID. */
 export function httpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: DEFAULT_BODY_LIMIT });
+  return new FastifyAdapter({
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
+  });
 }
 
 /**

@@ -21,7 +21,12 @@ export function startTelemetry(): NodeSDK {
       new GrpcInstrumentation({
         ignoreGrpcMethods: [/^Check$/, /^Watch$/],
       }),
-      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+      new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        requireParentSpan: true,
+        // A pool checkout per query is noise next to the query itself.
+        ignoreConnectSpans: true,
+      }),
     ],
   });
   sdk.start();

@@ -117,7 +117,15 @@ function methodNames(instance: object): string[] {
   ) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       const descriptor = Object.getOwnPropertyDescriptor(proto, key);
-      if (!SKIPPED.has(key) && typeof descriptor?.value === 'function') names.add(key);
+      // Only async methods: the units of I/O worth a span; sync helpers would only add noise.
+      const value: unknown = descriptor?.value;
+      if (
+        !SKIPPED.has(key) &&
+        typeof value === 'function' &&
+        value.constructor.name === 'AsyncFunction'
+      ) {
+        names.add(key);
+      }
     }
   }
   return [...names];

@@ -7,6 +7,7 @@ import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { requestFingerprint } from './fingerprint.js';
 import type { StoredResponse } from './idempotency-record.entity.js';
 import { IdempotencyRepository, type KeyRef } from './idempotency.repository.js';
+import { countIdempotentReplay } from '#observability/business-metrics.js';
 
 export interface IdempotentRequest extends KeyRef {
   method: string;
@@ -62,6 +63,7 @@ export class IdempotencyService {
     const claim = await this.claim(ref, fingerprint);
     if ('replay' in claim) {
       annotate({ 'idempotency.replayed': true });
+      countIdempotentReplay();
       return { response: claim.replay, replayed: true };
     }
 

@@ -13,6 +13,7 @@ import { orderTotal } from './order-total.js';
 import { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
 import { paymentStatusName } from './payment-snapshot.js';
+import { countOrderCreated } from '#observability/business-metrics.js';
 
 export interface OrderPage {
   orders: Order[];
@@ -52,6 +53,7 @@ export class OrdersService {
       'order.currency': order.currency,
     });
     await this.orders.insert(order, (tx) => checkpoint.record(tx, order.id));
+    countOrderCreated(order.currency);
     return this.requestPayment(order);
   }
 

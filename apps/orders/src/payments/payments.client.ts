@@ -34,6 +34,7 @@ import {
   type Refund,
 } from '#contracts/generated/payments/v1/payments.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { observeCircuit } from '#observability/business-metrics.js';
 
 export const PAYMENTS_GRPC = Symbol('PAYMENTS_GRPC');
 
@@ -104,6 +105,7 @@ export class PaymentsClient implements OnModuleInit {
       this.logger.log('payments circuit closed');
     });
     this.policy = wrap(this.breaker, retries);
+    observeCircuit('payments', () => this.circuit);
   }
 
   onModuleInit(): void {

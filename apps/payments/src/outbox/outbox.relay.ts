@@ -12,6 +12,7 @@ import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { OrdersClient } from './orders.client.js';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository.js';
+import { observeOutbox } from '#observability/business-metrics.js';
 
 /**
  * Delivers queued payment notifications to orders until orders accepts each one, retrying with
@@ -36,6 +37,7 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
+    observeOutbox(() => this.outbox.backlog());
     this.timer = setInterval(() => this.kick(), this.config.outbox.pollIntervalMs);
     this.timer.unref();
   }

@@ -8,6 +8,7 @@ import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { Payment } from './payment.entity.js';
 import { toProtoStatus } from './payment-state.js';
+import { countPaymentStatus } from '#observability/business-metrics.js';
 
 /** What to lock: a payment by our id or by its Stripe PaymentIntent id. */
 export type PaymentKey = { id: string } | { providerPaymentId: string };
@@ -45,6 +46,7 @@ export class PaymentChanges {
     if (!payment) return null;
     if (!(await change(payment, tx))) return payment;
     payment.version += 1;
+    countPaymentStatus(payment.status);
     payment.updatedAt = this.clock.now();
     await tx.save(payment);
     await this.outbox.add(tx, payment.id, paymentUpdate(payment), currentTraceparent());

@@ -9,6 +9,7 @@ import { PaymentChanges } from '../payments/payment-changes.js';
 import { Payment } from '../payments/payment.entity.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Refund, REFUND_HOLDING_STATES, type RefundState } from './refund.entity.js';
+import { countRefund } from '#observability/business-metrics.js';
 
 export interface ProcessRefundCommand {
   paymentId: string;
@@ -73,10 +74,9 @@ export class RefundsService {
     const updated = await this.changes.change({ id: payment.id }, (locked, tx) =>
       this.applyStripeRefund(locked, stripeRefund, tx),
     );
-    return {
-      refund: await this.db.getRepository(Refund).findOneByOrFail({ id: refund.id }),
-      payment: updated!,
-    };
+    const recorded = await this.db.getRepository(Refund).findOneByOrFail({ id: refund.id });
+    countRefund(recorded.status);
+    return { refund: recorded, payment: updated! };
   }
 
   /**

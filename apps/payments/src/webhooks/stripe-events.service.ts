@@ -10,6 +10,7 @@ import { applyCharge, applyIntent } from '../payments/apply-intent.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { RefundsService } from '../refunds/refunds.service.js';
+import { countWebhookEvent } from '#observability/business-metrics.js';
 
 export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
 
@@ -33,6 +34,7 @@ export class StripeEventsService {
     annotate({ 'stripe.event_id': event.id, 'stripe.event_type': event.type });
     const outcome = await this.record(event);
     annotate({ 'stripe.event_outcome': outcome });
+    countWebhookEvent(event.type, outcome);
     if (outcome === 'processed') this.relay.kick();
     return outcome;
   }

@@ -2,6 +2,8 @@ import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { type EventOutcome, StripeEventsService } from './stripe-events.service.js';
+import { countWebhookEvent } from '#observability/business-metrics.js';
+import type Stripe from 'stripe';
 
 export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
 
@@ -19,7 +21,13 @@ export class StripeWebhookController {
     @Req() request: FastifyRequest & { rawBody?: Buffer },
     @Headers('stripe-signature') signature: string | undefined,
   ): Promise<{ received: true; outcome: EventOutcome }> {
-    const event = this.stripe.parseWebhook(request.rawBody, signature);
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.parseWebhook(request.rawBody, signature);
+    } catch (error) {
+      countWebhookEvent('unverified', 'rejected');
+      throw error;
+    }
     return { received: true, outcome: await this.events.handle(event) };
   }
 }

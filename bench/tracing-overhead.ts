@@ -1,0 +1,186 @@
+// `npm run bench:tracing`: POST /api/v1/orders throughput with tracing off versus on (every
+// request sampled, exported over OTLP to a local sink), both services as production processes.
+// Loopback only; every load phase is bounded in time.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
+import { freePort } from '../tools/dev/ports.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 8000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+const body = JSON.stringify({
+  currency: 'usd',
+  items: [{ sku: 'SKU-1', name: 'T-shirt', quantity: 2, unitAmount: 1500 }],
+});
+
+async function startService(name: string, env: NodeJS.ProcessEnv, port: number) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      `${ROOT}dist/libs/observability/src/register.js`,
+      `${ROOT}dist/apps/${name}/src/main.js`,
+    ],
+    { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return child;
+    } catch {
+      // starting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} did not start`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function load(
+  url: string,
+  token: string,
+): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + PHASE_MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const started = performance.now();
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': randomUUID(),
+          },
+          body,
+        });
+        await response.arrayBuffer();
+        if (response.status !== 201) errors++;
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { rps: latencies.length / (PHASE_MS / 1000), p50: at(0.5), p99: at(0.99), errors };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'bench-tracing-'));
+await chmod(dir, 0o711);
+const postgres = await startEmbeddedPostgres({
+  dataDir: join(dir, 'data'),
+  port: await freePort(),
+  throwaway: true,
+});
+const sink = createServer((request, response) => {
+  request.resume();
+  request.on('end', () =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+  );
+});
+await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+const stripe = await StripeStandIn.start({ port: 0 });
+const results: Record<'off' | 'on', { rps: number; p50: number; p99: number; errors: number }[]> = {
+  off: [],
+  on: [],
+};
+
+try {
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-customer')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of ['off', 'on'] as const) {
+      const databases = [`orders_${mode}_${round}`, `payments_${mode}_${round}`];
+      for (const database of databases) await createDatabaseIfMissing(postgres.url(), database);
+      const [oh, og, ph, pg] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+      stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
+      const otel: NodeJS.ProcessEnv =
+        mode === 'on'
+          ? {
+              OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+              OTEL_TRACES_SAMPLER: 'always_on',
+              OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
+            }
+          : {};
+      const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: SECRET, ...otel };
+      const payments = await startService(
+        'payments',
+        {
+          ...common,
+          OTEL_SERVICE_NAME: 'payments',
+          STRIPE_SECRET_KEY: 'sk_test_bench',
+          STRIPE_API_URL: stripe.url,
+          STRIPE_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+          PAYMENTS_HTTP_PORT: String(ph),
+          PAYMENTS_GRPC_PORT: String(pg),
+          PAYMENTS_DATABASE_URL: postgres.url(databases[1]),
+          ORDERS_GRPC_URL: `127.0.0.1:${og}`,
+        },
+        ph,
+      );
+      const orders = await startService(
+        'orders',
+        {
+          ...common,
+          OTEL_SERVICE_NAME: 'orders',
+          ORDERS_HTTP_PORT: String(oh),
+          ORDERS_GRPC_PORT: String(og),
+          ORDERS_DATABASE_URL: postgres.url(databases[0]),
+          PAYMENTS_GRPC_URL: `127.0.0.1:${pg}`,
+        },
+        oh,
+      );
+      try {
+        const url = `http://127.0.0.1:${oh}/api/v1/orders`;
+        await load(url, token); // warm-up is the first phase's JIT; measured below
+        const result = await load(url, token);
+        results[mode].push(result);
+        console.log(
+          `round ${round} tracing ${mode.padEnd(3)}: ${result.rps.toFixed(0)} req/s, ` +
+            `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, errors ${result.errors}`,
+        );
+      } finally {
+        await stop(orders);
+        await stop(payments);
+      }
+    }
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const off = median(results.off.map((r) => r.rps));
+  const on = median(results.on.map((r) => r.rps));
+  console.log(
+    `\nPOST /api/v1/orders, concurrency ${CONCURRENCY}, ${PHASE_MS / 1000} s phases, medians of ${ROUNDS}:\n` +
+      `  tracing off ${off.toFixed(0)} req/s, on ${on.toFixed(0)} req/s, on/off ${(on / off).toFixed(2)}`,
+  );
+} finally {
+  await stripe.stop();
+  sink.close();
+  await postgres.stop();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+import { type Counter, metrics, type ObservableResult } from '@opentelemetry/api';
+
+/**
+ * The business and health signals of the two services, beside the standard HTTP/RPC/DB metrics.
+ * With telemetry off the API hands out no-op instruments, so recording costs nothing.
+ */
+const meter = () => metrics.getMeter('orders-payments');
+
+const counters = new Map<string, Counter>();
+
+function counter(name: string, description: string, unit = '{count}'): Counter {
+  let instrument = counters.get(name);
+  if (!instrument) {
+    instrument = meter().createCounter(name, { description, unit });
+    counters.set(name, instrument);
+  }
+  return instrument;
+}
+
+export function countOrderCreated(currency: string): void {
+  counter('orders.created', 'Orders created').add(1, { 'order.currency': currency });
+}
+
+export function countIdempotentReplay(): void {
+  counter('idempotency.replays', 'Requests answered from a stored idempotent response').add(1);
+}
+
+export function countPaymentStatus(status: string): void {
+  counter('payments.status_changes', 'Payments entering a status').add(1, {
+    'payment.status': status,
+  });
+}
+
+export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
+
+export function countWebhookEvent(type: string, outcome: WebhookOutcome): void {
+  counter('webhooks.events', 'Stripe webhook deliveries by event type and outcome').add(1, {
+    'stripe.event_type': type,
+    'webhook.outcome': outcome,
+  });
+}
+
+export function countRefund(status: string): void {
+  counter('refunds.created', 'Refunds requested, by resulting status').add(1, {
+    'refund.status': status,
+  });
+}
+
+const CIRCUIT_VALUES: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** `circuit.state`: 0 closed, 1 half-open, 2 open, per downstream service. */
+export function observeCircuit(peer: string, state: () => string): void {
+  meter()
+    .createObservableGauge('circuit.state', {
+      description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+    })
+    .addCallback((result: ObservableResult) =>
+      result.observe(CIRCUIT_VALUES[state()] ?? 2, { 'peer.service': peer }),
+    );
+}
+
+/** `outbox.pending` and `outbox.oldest_pending_age`, read when metrics are collected. */
+export function observeOutbox(
+  backlog: () => Promise<{ pending: number; oldestPendingSeconds: number }>,
+): void {
+  const pending = meter().createObservableGauge('outbox.pending', {
+    description: 'Payment notifications orders has not accepted yet',
+  });
+  const oldest = meter().createObservableGauge('outbox.oldest_pending_age', {
+    description: 'Age of the oldest undelivered payment notification',
+    unit: 's',
+  });
+  meter().addBatchObservableCallback(
+    async (result) => {
+      const now = await backlog().catch(() => undefined);
+      if (!now) return;
+      result.observe(pending, now.pending);
+      result.observe(oldest, now.oldestPendingSeconds);
+    },
+    [pending, oldest],
+  );
+}
