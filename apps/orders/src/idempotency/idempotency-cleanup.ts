@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { Periodic } from '#common/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 
@@ -14,24 +15,26 @@ const BATCH = 1000;
 @Injectable()
 export class IdempotencyCleanup implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(IdempotencyCleanup.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly job: Periodic;
 
   constructor(
     private readonly keys: IdempotencyRepository,
     @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
-  ) {}
-
-  onModuleInit(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep().finally(() => (this.running = undefined));
-    }, this.config.idempotency.cleanupIntervalMs);
-    this.timer.unref();
+  ) {
+    this.job = new Periodic(
+      'Idempotency key clean-up',
+      config.idempotency.cleanupIntervalMs,
+      () => this.sweep(),
+      this.logger,
+    );
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onModuleInit(): void {
+    this.job.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Deletes every expired key; returns how many. */

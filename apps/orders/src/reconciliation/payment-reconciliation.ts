@@ -6,6 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { isDomainError } from '#common/errors.js';
+import { Periodic } from '#common/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { OrdersRepository } from '../orders/orders.repository.js';
 import { snapshotOfPayment } from '../orders/payment-snapshot.js';
@@ -21,30 +22,28 @@ import { PaymentsClient } from '../payments/payments.client.js';
 @Injectable()
 export class PaymentReconciliation implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(PaymentReconciliation.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly job: Periodic;
 
   constructor(
     private readonly orders: OrdersRepository,
     private readonly payments: PaymentsClient,
     private readonly paymentUpdates: PaymentUpdatesService,
     @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
-  ) {}
-
-  onModuleInit(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.reconcileOnce()
-        .catch((error: unknown) =>
-          this.logger.warn(`Reconciliation round failed: ${(error as Error).message}`),
-        )
-        .finally(() => (this.running = undefined));
-    }, this.config.reconciliation.intervalMs);
-    this.timer.unref();
+  ) {
+    this.job = new Periodic(
+      'Reconciliation round',
+      config.reconciliation.intervalMs,
+      () => this.reconcileOnce(),
+      this.logger,
+    );
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onModuleInit(): void {
+    this.job.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One round: claims a batch and checks each order. Returns how many orders were checked. */
