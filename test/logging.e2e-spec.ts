@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
-import { StripeStandIn } from '#stripe-stand-in/server.js';
-import { createTestDatabase, type TestDatabase } from '#testing/database.js';
-import { freePort } from '#testing/ports.js';
 import type { OrderBody } from './support/http.js';
-import { OtlpReceiver } from './support/otlp-receiver.js';
-import { ServiceProcess } from './support/service-process.js';
+import type { OtlpReceiver } from './support/otlp-receiver.js';
+import { ProcessStack } from './support/process-stack.js';
+import type { ServiceProcess } from './support/service-process.js';
 import { tokenFor } from './support/stack.js';
 import { event, paymentIntent, signed } from './support/stripe-events.js';
 
@@ -70,10 +68,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
  * on stdout. Every line of a request carries its request id and the active trace and span.
  */
 describe('structured logs (end to end, separate processes)', () => {
+  let stack: ProcessStack;
   let receiver: OtlpReceiver;
-  let stripeStandIn: StripeStandIn;
-  let ordersDb: TestDatabase;
-  let paymentsDb: TestDatabase;
   let orders: ServiceProcess;
   let payments: ServiceProcess;
   let ordersUrl: string;
@@ -82,66 +78,17 @@ describe('structured logs (end to end, separate processes)', () => {
   const secrets: string[] = [DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY];
 
   beforeAll(async () => {
-    [receiver, stripeStandIn, ordersDb, paymentsDb] = await Promise.all([
-      OtlpReceiver.start(),
-      StripeStandIn.start({ port: 0 }),
-      createTestDatabase('orders'),
-      createTestDatabase('payments'),
-    ]);
-    const [ordersHttp, ordersGrpc, paymentsHttp, paymentsGrpc] = await Promise.all(
-      [1, 2, 3, 4].map(() => freePort()),
-    );
-    const otel = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_METRIC_EXPORT_INTERVAL: '60000',
-      OTEL_LOGS_EXPORTER: 'none',
-    };
-    payments = await ServiceProcess.start(
-      'payments',
-      {
-        ...otel,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'log',
-        OTEL_SERVICE_NAME: 'payments',
-        PAYMENTS_HTTP_PORT: String(paymentsHttp),
-        PAYMENTS_GRPC_PORT: String(paymentsGrpc),
-        PAYMENTS_DATABASE_URL: paymentsDb.url,
-        STRIPE_API_URL: stripeStandIn.url,
-        STRIPE_MAX_NETWORK_RETRIES: '0',
-        ORDERS_GRPC_URL: `127.0.0.1:${ordersGrpc}`,
-      },
-      `http://127.0.0.1:${paymentsHttp}/health/ready`,
-    );
-    orders = await ServiceProcess.start(
-      'orders',
-      {
-        ...otel,
-        NODE_ENV: 'test',
-        // debug: the guard's "Rejected token" line, and health probes (debug only).
-        LOG_LEVEL: 'debug',
-        OTEL_SERVICE_NAME: 'orders',
-        ORDERS_HTTP_PORT: String(ordersHttp),
-        ORDERS_GRPC_PORT: String(ordersGrpc),
-        ORDERS_DATABASE_URL: ordersDb.url,
-        PAYMENTS_GRPC_URL: `127.0.0.1:${paymentsGrpc}`,
-      },
-      `http://127.0.0.1:${ordersHttp}/health/ready`,
-    );
-    ordersUrl = `http://127.0.0.1:${ordersHttp}`;
-    paymentsUrl = `http://127.0.0.1:${paymentsHttp}`;
+    stack = await ProcessStack.start({
+      otel: { OTEL_METRIC_EXPORT_INTERVAL: '60000' },
+      // debug: the guard's "Rejected token" line, and health probes (debug only).
+      orders: { LOG_LEVEL: 'debug' },
+    });
+    ({ receiver, orders, payments, ordersUrl, paymentsUrl } = stack);
     token = await tokenFor('cus_logged');
     secrets.push(token);
   }, 60_000);
 
-  afterAll(async () => {
-    await orders?.stop();
-    await payments?.stop();
-    await stripeStandIn?.stop();
-    await receiver?.stop();
-    await Promise.all([ordersDb?.drop(), paymentsDb?.drop()]);
-  });
+  afterAll(() => stack?.stop());
 
   let order: OrderBody;
 

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Stripe from 'stripe';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
-import { StripeStandIn } from '#stripe-stand-in/server.js';
-import { createTestDatabase, type TestDatabase } from '#testing/database.js';
-import { freePort } from '#testing/ports.js';
+import type { StripeStandIn } from '#stripe-stand-in/server.js';
 import { type OrderBody, postOrder } from './support/http.js';
-import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
-import { ServiceProcess } from './support/service-process.js';
+import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver.js';
+import { ProcessStack } from './support/process-stack.js';
 import { tokenFor } from './support/stack.js';
 
 const SERVER = 2;
@@ -18,86 +16,26 @@ const CLIENT = 3;
  * OTLP/HTTP to a receiver in the test: what an SRE would see in Jaeger.
  */
 describe('telemetry (end to end, separate processes)', () => {
+  let stack: ProcessStack;
   let receiver: OtlpReceiver;
   let stripeStandIn: StripeStandIn;
-  let ordersDb: TestDatabase;
-  let paymentsDb: TestDatabase;
-  let orders: ServiceProcess;
-  let payments: ServiceProcess;
   let ordersUrl: string;
-  let ports: Record<'ordersHttp' | 'ordersGrpc' | 'paymentsHttp' | 'paymentsGrpc', number>;
   let token: string;
-  let paymentsEnv: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    [receiver, stripeStandIn, ordersDb, paymentsDb] = await Promise.all([
-      OtlpReceiver.start(),
-      StripeStandIn.start({ port: 0 }),
-      createTestDatabase('orders'),
-      createTestDatabase('payments'),
-    ]);
-    const [ordersHttp, ordersGrpc, paymentsHttp, paymentsGrpc] = await Promise.all(
-      [1, 2, 3, 4].map(() => freePort()),
-    );
-    ports = { ordersHttp, ordersGrpc, paymentsHttp, paymentsGrpc };
-    stripeStandIn.setWebhook(
-      `http://127.0.0.1:${paymentsHttp}/webhooks/stripe`,
-      DEV_WEBHOOK_SECRET,
-    );
-    const otel = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_METRIC_EXPORT_INTERVAL: '500',
-      OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
-      OTEL_LOGS_EXPORTER: 'none',
-    };
-    paymentsEnv = {
-      ...otel,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'log',
-      OTEL_SERVICE_NAME: 'payments',
-      PAYMENTS_HTTP_PORT: String(paymentsHttp),
-      PAYMENTS_GRPC_PORT: String(paymentsGrpc),
-      PAYMENTS_DATABASE_URL: paymentsDb.url,
-      STRIPE_API_URL: stripeStandIn.url,
-      STRIPE_MAX_NETWORK_RETRIES: '0',
-      ORDERS_GRPC_URL: `127.0.0.1:${ordersGrpc}`,
-      OUTBOX_POLL_INTERVAL_MS: '100',
-    };
-    payments = await ServiceProcess.start(
-      'payments',
-      paymentsEnv,
-      `http://127.0.0.1:${paymentsHttp}/health/ready`,
-    );
-    orders = await ServiceProcess.start(
-      'orders',
-      {
-        ...otel,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'log',
-        OTEL_SERVICE_NAME: 'orders',
-        ORDERS_HTTP_PORT: String(ordersHttp),
-        ORDERS_GRPC_PORT: String(ordersGrpc),
-        ORDERS_DATABASE_URL: ordersDb.url,
-        PAYMENTS_GRPC_URL: `127.0.0.1:${paymentsGrpc}`,
-        PAYMENTS_RETRY_INITIAL_DELAY_MS: '10',
-        PAYMENTS_RETRY_MAX_DELAY_MS: '50',
-        PAYMENTS_BREAKER_THRESHOLD: '2',
+    stack = await ProcessStack.start({
+      otel: {
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
+        OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
       },
-      `http://127.0.0.1:${ordersHttp}/health/ready`,
-    );
-    ordersUrl = `http://127.0.0.1:${ordersHttp}`;
+      orders: { PAYMENTS_BREAKER_THRESHOLD: '2' },
+    });
+    ({ receiver, stripe: stripeStandIn, ordersUrl } = stack);
+    stripeStandIn.setWebhook(`${stack.paymentsUrl}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
     token = await tokenFor('cus_traced');
   }, 60_000);
 
-  afterAll(async () => {
-    await orders?.stop();
-    await payments?.stop();
-    await stripeStandIn?.stop();
-    await receiver?.stop();
-    await Promise.all([ordersDb?.drop(), paymentsDb?.drop()]);
-  });
+  afterAll(() => stack?.stop());
 
   const ancestors = (span: ReceivedSpan, trace: ReceivedSpan[]): ReceivedSpan[] => {
     const chain: ReceivedSpan[] = [];
@@ -224,7 +162,7 @@ describe('telemetry (end to end, separate processes)', () => {
   });
 
   it('shows one span per gRPC attempt, and the open circuit', async () => {
-    await payments.stop();
+    await stack.payments.stop();
     try {
       const failed = await postOrder(ordersUrl, token);
       expect(failed.status).toBe(503);
@@ -248,11 +186,7 @@ describe('telemetry (end to end, separate processes)', () => {
         true,
       );
     } finally {
-      payments = await ServiceProcess.start(
-        'payments',
-        paymentsEnv,
-        `http://127.0.0.1:${ports.paymentsHttp}/health/ready`,
-      );
+      await stack.restartPayments();
     }
   });
 
@@ -283,7 +217,9 @@ describe('telemetry (end to end, separate processes)', () => {
   });
 
   it('exports and logs none of the secrets', () => {
-    const everything = [...receiver.rawBodies, orders.output, payments.output].join('\n');
+    const everything = [...receiver.rawBodies, stack.orders.output, stack.payments.output].join(
+      '\n',
+    );
     const clientSecret = checkout.order.payment!.clientSecret!;
     for (const secret of [
       token,
