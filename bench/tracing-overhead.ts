@@ -31,6 +31,10 @@ async function startService(name: string, env: NodeJS.ProcessEnv, port: number) 
   const child = spawn(
     process.execPath,
     [
+      // BENCH_CPU_PROF=<dir>: a CPU profile of each service process, for finding the costs.
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
       '--import',
       `${ROOT}dist/libs/observability/src/register.js`,
       `${ROOT}dist/apps/${name}/src/main.js`,
