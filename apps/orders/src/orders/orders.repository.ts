@@ -62,19 +62,25 @@ export class OrdersRepository {
   }
 
   findForCustomer(id: string, customerId: string): Promise<Order | null> {
-    return this.db.getRepository(Order).findOne({
-      where: { id, customerId },
-      relations: { items: true },
-      order: { items: { position: 'ASC' } },
-    });
+    return this.withItems(this.db.manager)
+      .where('o.id = :id AND o.customer_id = :customerId', { id, customerId })
+      .getOne();
   }
 
   findById(id: string): Promise<Order | null> {
-    return this.db.getRepository(Order).findOne({
-      where: { id },
-      relations: { items: true },
-      order: { items: { position: 'ASC' } },
-    });
+    return this.withItems(this.db.manager).where('o.id = :id', { id }).getOne();
+  }
+
+  /**
+   * An order with its items in one query. (`findOne` with relations asks twice: TypeORM first
+   * selects the distinct ids under its LIMIT 1, then the rows.)
+   */
+  private withItems(manager: EntityManager) {
+    return manager
+      .getRepository(Order)
+      .createQueryBuilder('o')
+      .leftJoinAndSelect('o.items', 'i')
+      .orderBy('i.position', 'ASC');
   }
 
   /** One page of a customer's orders, newest first, strictly after the cursor. */
@@ -130,11 +136,7 @@ export class OrdersRepository {
       };
       const change = decide(current);
       if (change) await this.apply(tx, current, change);
-      const order = await tx.getRepository(Order).findOneOrFail({
-        where: { id: orderId },
-        relations: { items: true },
-        order: { items: { position: 'ASC' } },
-      });
+      const order = await this.withItems(tx).where('o.id = :id', { id: orderId }).getOneOrFail();
       return { order, changed: change !== null };
     });
   }
