@@ -12,7 +12,7 @@ import { canTransition } from './order-status.js';
 import { orderTotal } from './order-total.js';
 import { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
-import { paymentStatusName } from './payment-snapshot.js';
+import { paymentStatusName } from '#contracts/payment-status.js';
 import { countOrderCreated } from '#observability/business-metrics.js';
 
 export interface OrderPage {

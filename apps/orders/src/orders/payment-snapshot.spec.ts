@@ -4,14 +4,14 @@ import {
   orderStatusForPayment,
   parseGrpcSnapshot,
   type PaymentSnapshot,
-  type PaymentStatusName,
 } from './payment-snapshot.js';
+import type { PaymentIntentStatus } from '#contracts/payment-status.js';
 
 const AMOUNT = 3899;
 
 describe(orderStatusForPayment.name, () => {
   const table: [
-    PaymentStatusName,
+    PaymentIntentStatus,
     { amountRefunded?: number; disputed?: boolean; failureCode?: string },
     OrderStatus,
   ][] = [

@@ -3,26 +3,18 @@ import { DomainError } from '#common/errors.js';
 import { parseOrThrow } from '#common/validation.js';
 import { isUuid } from '#common/uuid.js';
 import type { Payment } from '#contracts/generated/payments/v1/payments.js';
+import {
+  PAYMENT_INTENT_STATUSES,
+  type PaymentIntentStatus,
+  paymentStatusName,
+} from '#contracts/payment-status.js';
 import type { OrderStatus } from './order-status.js';
-
-/** Stripe's PaymentIntent statuses, as orders stores and shows them. */
-export const PAYMENT_STATUSES = [
-  'requires_payment_method',
-  'requires_confirmation',
-  'requires_action',
-  'processing',
-  'requires_capture',
-  'canceled',
-  'succeeded',
-] as const;
-
-export type PaymentStatusName = (typeof PAYMENT_STATUSES)[number];
 
 /** A payment as payments reported it at one version: what an order needs to follow it. */
 export interface PaymentSnapshot {
   orderId: string;
   paymentId: string;
-  status: PaymentStatusName;
+  status: PaymentIntentStatus;
   /** Increases with every change of the payment; older or equal versions are stale. */
   version: bigint;
   /** Minor units refunded so far. */
@@ -60,11 +52,6 @@ export function orderStatusForPayment(
 
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** `PAYMENT_STATUS_REQUIRES_PAYMENT_METHOD` -> `requires_payment_method`, as Stripe names it. */
-export function paymentStatusName(status: string): string {
-  return status.replace(/^PAYMENT_STATUS_/, '').toLowerCase();
-}
-
 const uuid = z.string().refine(isUuid, 'must be a UUID');
 
 /** The payment fields of payments.v1 and orders.v1 messages (int64 as decimal strings). */
@@ -75,7 +62,7 @@ const grpcSnapshot = z.object({
     .string()
     .transform(paymentStatusName)
     .pipe(
-      z.enum(PAYMENT_STATUSES, {
+      z.enum(PAYMENT_INTENT_STATUSES, {
         error: 'must be a PaymentStatus other than PAYMENT_STATUS_UNSPECIFIED',
       }),
     ),

@@ -1,19 +1,11 @@
 import { PaymentStatus } from '#contracts/generated/payments/v1/payments.js';
+import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
 
 /**
  * A payment's state: `creating` until its Stripe PaymentIntent exists, then the PaymentIntent's own
  * status (https://docs.stripe.com/payments/paymentintents/lifecycle).
  */
-export const PAYMENT_STATES = [
-  'creating',
-  'requires_payment_method',
-  'requires_confirmation',
-  'requires_action',
-  'processing',
-  'requires_capture',
-  'canceled',
-  'succeeded',
-] as const;
+export const PAYMENT_STATES = ['creating', ...PAYMENT_INTENT_STATUSES] as const;
 
 export type PaymentState = (typeof PAYMENT_STATES)[number];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isUuid } from '#common/uuid.js';
-import { PAYMENT_STATUSES, type PaymentSnapshot } from '../../orders/payment-snapshot.js';
+import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
+import type { PaymentSnapshot } from '../../orders/payment-snapshot.js';
 
 const uuid = z.string({ error: 'must be a UUID' }).refine(isUuid, 'must be a UUID');
 
@@ -10,8 +11,8 @@ export const paymentUpdateSchema = z
     {
       orderId: uuid,
       paymentId: uuid,
-      paymentStatus: z.enum(PAYMENT_STATUSES, {
-        error: `must be one of ${PAYMENT_STATUSES.join(', ')}`,
+      paymentStatus: z.enum(PAYMENT_INTENT_STATUSES, {
+        error: `must be one of ${PAYMENT_INTENT_STATUSES.join(', ')}`,
       }),
       paymentVersion: z
         .number({ error: 'must be a positive integer' })
