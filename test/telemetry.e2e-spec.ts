@@ -96,13 +96,15 @@ describe('telemetry (end to end, separate processes)', () => {
     expect(paymentsDbSpans.length).toBeGreaterThan(0);
     for (const span of paymentsDbSpans) expect(ancestors(span, spans)).toContain(grpcServer);
 
-    const stripeCall = spans.find(
+    // One span per call to Stripe: http is patched once, not once per way of importing it.
+    const stripeCalls = spans.filter(
       (s) =>
         s.service === 'payments' &&
         s.kind === CLIENT &&
         s.attributes['server.port'] === stripeStandIn.port,
-    )!;
-    expect(ancestors(stripeCall, spans)).toContain(grpcServer);
+    );
+    expect(stripeCalls).toHaveLength(1);
+    expect(ancestors(stripeCalls[0], spans)).toContain(grpcServer);
 
     const names = spans.map((s) => s.name);
     expect(names).toEqual(
@@ -155,10 +157,11 @@ describe('telemetry (end to end, separate processes)', () => {
           s.kind === SERVER &&
           s.name.endsWith('UpdateOrderPaymentStatus'),
       );
-      return server ? { trace, server } : undefined;
+      // The relay's span ends after orders answered: it may arrive in a later export.
+      const relay = trace.find((s) => s.name === 'OutboxRelay.deliver');
+      return server && relay ? { trace, server, relay } : undefined;
     });
-    const relay = delivered.trace.find((s) => s.name === 'OutboxRelay.deliver')!;
-    expect(ancestors(delivered.server, delivered.trace)).toContain(relay);
+    expect(ancestors(delivered.server, delivered.trace)).toContain(delivered.relay);
   });
 
   it('shows one span per gRPC attempt, and the open circuit', async () => {

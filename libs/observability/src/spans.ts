@@ -9,8 +9,11 @@ import {
 } from '@opentelemetry/api';
 import { telemetryEnabled } from './settings.js';
 
+let cachedTracer: Tracer | undefined;
+
 export function tracer(): Tracer {
-  return trace.getTracer('orders-payments');
+  // The API's proxy tracer follows the SDK even when it registers later; one lookup suffices.
+  return (cachedTracer ??= trace.getTracer('orders-payments'));
 }
 
 /** Adds domain attributes (order id, amount, ...) to the span of the work in progress. */
@@ -47,6 +50,18 @@ export function inSpan<T>(
   });
 }
 
+const UNTRACED = Symbol('untraced');
+
+/**
+ * Keeps a method out of the `ClassName.method` spans: plumbing whose work the spans around and
+ * inside it already tell (a retry wrapper, a private step of a traced use case).
+ */
+export function Untraced(): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    Object.defineProperty(descriptor.value, UNTRACED, { value: true });
+  };
+}
+
 const SKIPPED = new Set([
   'constructor',
   'onModuleInit',
@@ -56,8 +71,12 @@ const SKIPPED = new Set([
   'beforeApplicationShutdown',
 ]);
 
-/** Classes whose methods appear as `ClassName.method` spans: the project's own moving parts. */
-const TRACED = /(Service|Repository|Client|Gateway|Relay|Reconciliation|Changes)$/;
+/**
+ * Classes whose methods appear as `ClassName.method` spans: the project's own moving parts. A name
+ * before the suffix leaves out libraries' generic classes (TypeORM's `Repository`), whose work
+ * already shows as database spans.
+ */
+const TRACED = /^\w+(Service|Repository|Client|Gateway|Relay|Reconciliation|Changes)$/;
 
 /**
  * NestJS `instrument.instanceDecorator`: wraps the async methods of our services, repositories
@@ -122,7 +141,8 @@ function methodNames(instance: object): string[] {
       if (
         !SKIPPED.has(key) &&
         typeof value === 'function' &&
-        value.constructor.name === 'AsyncFunction'
+        value.constructor.name === 'AsyncFunction' &&
+        !(UNTRACED in value)
       ) {
         names.add(key);
       }

@@ -18,7 +18,7 @@ import { DomainError } from '#common/errors.js';
 import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
-import { annotate, inSpan, recordEvent } from '#observability/spans.js';
+import { annotate, inSpan, recordEvent, Untraced } from '#observability/spans.js';
 import {
   type CancelPaymentRequest,
   type CancelPaymentResponse,
@@ -189,6 +189,7 @@ export class PaymentsClient implements OnModuleInit {
     return this.invoke(rpcMethod, () => call(request, metadata, this.callOptions()));
   }
 
+  @Untraced()
   private async invoke<T>(method: string, call: () => Observable<T>): Promise<T> {
     try {
       return await this.policy.execute((execution) => {
