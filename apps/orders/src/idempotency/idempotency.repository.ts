@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { IdempotencyRecord, type StoredResponse } from './idempotency-record.entity.js';
 
 export interface KeyRef {
@@ -63,14 +63,6 @@ export class IdempotencyRepository {
     await this.db.query(
       'DELETE FROM idempotency_keys WHERE customer_id = $1 AND key = $2 AND expires_at <= now()',
       [ref.customerId, ref.key],
-    );
-  }
-
-  /** Records the order a key created, inside the transaction that creates it. */
-  async setRecoveryPoint(tx: EntityManager, ref: KeyRef, orderId: string): Promise<void> {
-    await tx.query(
-      'UPDATE idempotency_keys SET order_id = $3 WHERE customer_id = $1 AND key = $2',
-      [ref.customerId, ref.key, orderId],
     );
   }
 

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { problemHeaders, toProblem } from '#common/problem.filter.js';
-import { annotate, hashKey } from '#observability/spans.js';
+import { annotate, hashKey, Untraced } from '#observability/spans.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { requestFingerprint } from './fingerprint.js';
 import type { StoredResponse } from './idempotency-record.entity.js';
@@ -16,12 +15,12 @@ export interface IdempotentRequest extends KeyRef {
   body: unknown;
 }
 
-/** What a keyed operation knows about its earlier attempts, and how it records progress. */
+/** What a keyed operation knows about its earlier attempts, and where it records progress. */
 export interface Checkpoint {
   /** The order an earlier attempt with this key created, if any. */
   readonly orderId: string | null;
-  /** Records the order this attempt creates; call inside the transaction that creates it. */
-  record(tx: EntityManager, orderId: string): Promise<void>;
+  /** The key whose recovery point (`order_id`) must be written with the order it creates. */
+  readonly key: KeyRef;
 }
 
 export interface Outcome {
@@ -67,10 +66,7 @@ export class IdempotencyService {
       return { response: claim.replay, replayed: true };
     }
 
-    const checkpoint: Checkpoint = {
-      orderId: claim.orderId,
-      record: (tx, orderId) => this.keys.setRecoveryPoint(tx, ref, orderId),
-    };
+    const checkpoint: Checkpoint = { orderId: claim.orderId, key: ref };
     let response: StoredResponse;
     try {
       response = await work(checkpoint);
@@ -85,6 +81,7 @@ export class IdempotencyService {
     return { response, replayed: false };
   }
 
+  @Untraced()
   private async claim(
     ref: KeyRef,
     fingerprint: string,

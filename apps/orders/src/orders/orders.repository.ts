@@ -5,6 +5,7 @@ import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
 import type { OrderStatus, StatusChangeSource } from './order-status.js';
 import { Order } from './order.entity.js';
+import type { KeyRef } from '../idempotency/idempotency.repository.js';
 
 /** The order as its row lock shows it: what a change is decided on. */
 export interface LockedOrder {
@@ -52,13 +53,71 @@ const MAX_BACKOFF_DOUBLINGS = 6;
 export class OrdersRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts the order and its items, and runs `alongside` in the same transaction. */
-  async insert(order: Order, alongside?: (tx: EntityManager) => Promise<void>): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.insert(Order, { ...order, items: undefined });
-      await tx.insert(OrderItem, order.items);
-      await alongside?.(tx);
-    });
+  /**
+   * Inserts the order, its items and, when given, the idempotency key's recovery point (the key's
+   * `order_id`) in one statement: atomic without a transaction, and one round trip.
+   */
+  async insert(order: Order, recoveryKey?: KeyRef): Promise<void> {
+    const { items } = order;
+    await this.db.query(
+      `WITH new_order AS (
+         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id),
+       new_items AS (
+         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
+         SELECT new_order.id, item.*
+           FROM new_order,
+                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
+                  AS item (position, sku, name, quantity, unit_amount))
+       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
+        WHERE customer_id = $13 AND key = $14`,
+      [
+        order.id,
+        order.customerId,
+        order.status,
+        order.currency,
+        order.amount,
+        order.createdAt,
+        order.updatedAt,
+        items.map((item) => item.position),
+        items.map((item) => item.sku),
+        items.map((item) => item.name),
+        items.map((item) => item.quantity),
+        items.map((item) => item.unitAmount),
+        recoveryKey?.customerId ?? null,
+        recoveryKey?.key ?? null,
+      ],
+    );
+  }
+
+  /**
+   * Attaches the payment to an order still waiting for one (`pending_payment`), moving it to
+   * `awaiting_payment` with its history row, in one statement. False when the order is not (or no
+   * longer) in that state: the caller reads it to find out why.
+   */
+  async attachPayment(orderId: string, fields: OrderFields, at: Date): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      `WITH attached AS (
+         UPDATE orders
+            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
+                payment_client_secret = $4, payment_version = $5, updated_at = $6
+          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
+          RETURNING id)
+       INSERT INTO order_status_history
+         (order_id, from_status, to_status, payment_version, source, created_at)
+       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
+       RETURNING order_id`,
+      [
+        orderId,
+        fields.paymentId,
+        fields.paymentStatus,
+        fields.paymentClientSecret,
+        fields.paymentVersion,
+        at,
+      ],
+    );
+    return rows.length === 1;
   }
 
   findForCustomer(id: string, customerId: string): Promise<Order | null> {

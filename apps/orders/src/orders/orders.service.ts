@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError } from '#common/errors.js';
-import { annotate } from '#observability/spans.js';
+import { annotate, Untraced } from '#observability/spans.js';
 import { isUuid } from '#common/uuid.js';
 import type { Checkpoint } from '../idempotency/idempotency.service.js';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { CreateOrderInput, ListOrdersQuery } from './dto/create-order.dto.js';
 import { decodeCursor, encodeCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
-import { canTransition } from './order-status.js';
 import { orderTotal } from './order-total.js';
 import { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -52,11 +51,12 @@ export class OrdersService {
       'order.amount': order.amount,
       'order.currency': order.currency,
     });
-    await this.orders.insert(order, (tx) => checkpoint.record(tx, order.id));
+    await this.orders.insert(order, checkpoint.key);
     countOrderCreated(order.currency);
     return this.requestPayment(order);
   }
 
+  @Untraced()
   private async requestPayment(order: Order): Promise<Order> {
     const payment = await this.payments.createPayment(
       {
@@ -67,26 +67,20 @@ export class OrdersService {
       `order-${order.id}-create-payment`,
     );
     // Recording the version lets the notification of this same state count as a repeat.
-    const version = /^\d{1,18}$/.test(payment.version) ? payment.version : '0';
-    const result = await this.orders.changeLocked(order.id, (current) => {
-      if (current.paymentId !== null || !canTransition(current.status, 'awaiting_payment')) {
-        return null;
-      }
-      return {
-        status: 'awaiting_payment',
-        fields: {
-          paymentId: payment.id,
-          paymentStatus: paymentStatusName(payment.status),
-          paymentClientSecret: payment.clientSecret,
-          paymentVersion: version,
-        },
-        source: 'customer',
-        at: this.clock.now(),
-      };
-    });
-    if (!result) throw new DomainError('internal', `Order ${order.id} vanished.`);
-    // Unchanged but carrying this payment: an earlier attempt attached it already.
-    if (result.order.paymentId === payment.id) return result.order;
+    const fields = {
+      paymentId: payment.id,
+      paymentStatus: paymentStatusName(payment.status),
+      paymentClientSecret: payment.clientSecret,
+      paymentVersion: /^\d{1,18}$/.test(payment.version) ? payment.version : '0',
+    };
+    const at = this.clock.now();
+    if (await this.orders.attachPayment(order.id, fields, at)) {
+      return Object.assign(order, fields, { status: 'awaiting_payment', updatedAt: at });
+    }
+    const current = await this.orders.findById(order.id);
+    if (!current) throw new DomainError('internal', `Order ${order.id} vanished.`);
+    // Already carrying this payment: an earlier attempt attached it.
+    if (current.paymentId === payment.id) return current;
     throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
   }
 

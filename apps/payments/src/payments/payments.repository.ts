@@ -18,16 +18,18 @@ export class PaymentsRepository {
   /**
    * Inserts the payment unless its order or its idempotency key already has one, and returns the
    * payments that hold either. The unique constraints on order_id and create_idempotency_key
-   * decide races between concurrent calls.
+   * decide races between concurrent calls; only when one of them refused the row is it read back.
    */
   async insertOrGetExisting(candidate: Payment): Promise<Payment[]> {
-    await this.payments
+    const inserted: { raw: unknown[] } = await this.payments
       .createQueryBuilder()
       .insert()
       .into(Payment)
       .values(candidate)
       .orIgnore()
+      .returning(['id'])
       .execute();
+    if (inserted.raw.length === 1) return [candidate];
     return this.payments.find({
       where: [
         { orderId: candidate.orderId },
@@ -43,11 +45,15 @@ export class PaymentsRepository {
   }
 
   /**
-   * Attaches the PaymentIntent to a payment that has none yet; a payment that already has it (a
-   * concurrent call won) is returned unchanged.
+   * Attaches the PaymentIntent to a payment still being created. A payment that has one already
+   * (a concurrent call won) or was canceled meanwhile is read back and returned as it stands.
    */
-  async recordIntent(id: string, intent: RecordedIntent): Promise<Payment> {
-    await this.payments.update({ id, providerPaymentId: IsNull() }, intent);
-    return this.payments.findOneByOrFail({ id });
+  async recordIntent(payment: Payment, intent: RecordedIntent): Promise<Payment> {
+    const result = await this.payments.update(
+      { id: payment.id, providerPaymentId: IsNull(), status: 'creating' },
+      intent,
+    );
+    if (result.affected === 1) return Object.assign(new Payment(), payment, intent);
+    return this.payments.findOneByOrFail({ id: payment.id });
   }
 }

@@ -108,7 +108,7 @@ export class PaymentsService {
     if (!intent.client_secret || !isPaymentState(intent.status)) {
       throw new DomainError('internal', `Stripe returned an unusable PaymentIntent ${intent.id}.`);
     }
-    return this.payments.recordIntent(payment.id, {
+    return this.payments.recordIntent(payment, {
       providerPaymentId: intent.id,
       clientSecret: intent.client_secret,
       status: intent.status,
