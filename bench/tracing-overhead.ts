@@ -1,5 +1,7 @@
 // `npm run bench:tracing`: POST /api/v1/orders throughput with tracing off versus on (every
 // request sampled, exported over OTLP to a local sink), both services as production processes.
+// Both stacks run side by side and take turns under load in short phases (off, on, on, off, ...),
+// so that the machine's drift (other tenants, checkpoints, thermal) falls on both alike.
 // Loopback only; every load phase is bounded in time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,8 +20,8 @@ import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 8000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 const body = JSON.stringify({
@@ -59,10 +61,12 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function load(
-  url: string,
-  token: string,
-): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+interface Phase {
+  latencies: number[];
+  errors: number;
+}
+
+async function load(url: string, token: string): Promise<Phase> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + PHASE_MS;
@@ -85,11 +89,60 @@ async function load(
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { rps: latencies.length / (PHASE_MS / 1000), p50: at(0.5), p99: at(0.99), errors };
+  return { latencies, errors };
 }
+
+type Mode = 'off' | 'on';
+
+/** Both services of one mode, on their own databases. */
+async function startStack(mode: Mode, postgresUrl: (database?: string) => string, sinkUrl: string) {
+  const databases = [`orders_${mode}`, `payments_${mode}`];
+  for (const database of databases) await createDatabaseIfMissing(postgresUrl(), database);
+  const [oh, og, ph, pg] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  // Each stack has its own Stripe, whose webhooks (payment_intent.created) reach its payments.
+  const stripe = await StripeStandIn.start({ port: 0 });
+  stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
+  const otel: NodeJS.ProcessEnv =
+    mode === 'on'
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+          OTEL_TRACES_SAMPLER: 'always_on',
+          OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
+        }
+      : {};
+  const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: SECRET, ...otel };
+  const payments = await startService(
+    'payments',
+    {
+      ...common,
+      OTEL_SERVICE_NAME: 'payments',
+      STRIPE_SECRET_KEY: 'sk_test_bench',
+      STRIPE_API_URL: stripe.url,
+      STRIPE_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+      PAYMENTS_HTTP_PORT: String(ph),
+      PAYMENTS_GRPC_PORT: String(pg),
+      PAYMENTS_DATABASE_URL: postgresUrl(databases[1]),
+      ORDERS_GRPC_URL: `127.0.0.1:${og}`,
+    },
+    ph,
+  );
+  const orders = await startService(
+    'orders',
+    {
+      ...common,
+      OTEL_SERVICE_NAME: 'orders',
+      ORDERS_HTTP_PORT: String(oh),
+      ORDERS_GRPC_PORT: String(og),
+      ORDERS_DATABASE_URL: postgresUrl(databases[0]),
+      PAYMENTS_GRPC_URL: `127.0.0.1:${pg}`,
+    },
+    oh,
+  );
+  return { url: `http://127.0.0.1:${oh}/api/v1/orders`, processes: [orders, payments], stripe };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-tracing-'));
 await chmod(dir, 0o711);
@@ -106,11 +159,8 @@ const sink = createServer((request, response) => {
 });
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-const stripe = await StripeStandIn.start({ port: 0 });
-const results: Record<'off' | 'on', { rps: number; p50: number; p99: number; errors: number }[]> = {
-  off: [],
-  on: [],
-};
+const phases: Record<Mode, Phase[]> = { off: [], on: [] };
+const stacks: Awaited<ReturnType<typeof startStack>>[] = [];
 
 try {
   const token = await new SignJWT({})
@@ -118,72 +168,51 @@ try {
     .setSubject('bench-customer')
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(SECRET));
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const mode of ['off', 'on'] as const) {
-      const databases = [`orders_${mode}_${round}`, `payments_${mode}_${round}`];
-      for (const database of databases) await createDatabaseIfMissing(postgres.url(), database);
-      const [oh, og, ph, pg] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-      stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
-      const otel: NodeJS.ProcessEnv =
-        mode === 'on'
-          ? {
-              OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
-              OTEL_TRACES_SAMPLER: 'always_on',
-              OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
-            }
-          : {};
-      const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: SECRET, ...otel };
-      const payments = await startService(
-        'payments',
-        {
-          ...common,
-          OTEL_SERVICE_NAME: 'payments',
-          STRIPE_SECRET_KEY: 'sk_test_bench',
-          STRIPE_API_URL: stripe.url,
-          STRIPE_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
-          PAYMENTS_HTTP_PORT: String(ph),
-          PAYMENTS_GRPC_PORT: String(pg),
-          PAYMENTS_DATABASE_URL: postgres.url(databases[1]),
-          ORDERS_GRPC_URL: `127.0.0.1:${og}`,
-        },
-        ph,
-      );
-      const orders = await startService(
-        'orders',
-        {
-          ...common,
-          OTEL_SERVICE_NAME: 'orders',
-          ORDERS_HTTP_PORT: String(oh),
-          ORDERS_GRPC_PORT: String(og),
-          ORDERS_DATABASE_URL: postgres.url(databases[0]),
-          PAYMENTS_GRPC_URL: `127.0.0.1:${pg}`,
-        },
-        oh,
-      );
-      try {
-        const url = `http://127.0.0.1:${oh}/api/v1/orders`;
-        await load(url, token); // warm-up is the first phase's JIT; measured below
-        const result = await load(url, token);
-        results[mode].push(result);
-        console.log(
-          `round ${round} tracing ${mode.padEnd(3)}: ${result.rps.toFixed(0)} req/s, ` +
-            `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, errors ${result.errors}`,
-        );
-      } finally {
-        await stop(orders);
-        await stop(payments);
-      }
-    }
+  const urls = {} as Record<Mode, string>;
+  for (const mode of ['off', 'on'] as const) {
+    const stack = await startStack(mode, (db) => postgres.url(db), sinkUrl);
+    stacks.push(stack);
+    urls[mode] = stack.url;
+    await load(stack.url, token); // warm-up: JIT, pools, caches
   }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const off = median(results.off.map((r) => r.rps));
-  const on = median(results.on.map((r) => r.rps));
+  for (let cycle = 1; cycle <= CYCLES; cycle++) {
+    // off-on, then on-off: a trend within a cycle cancels out over two.
+    const order: Mode[] = cycle % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
+    const rates: Partial<Record<Mode, number>> = {};
+    for (const mode of order) {
+      const phase = await load(urls[mode], token);
+      phases[mode].push(phase);
+      rates[mode] = phase.latencies.length / (PHASE_MS / 1000);
+    }
+    console.log(
+      `cycle ${cycle}/${CYCLES}: off ${rates.off!.toFixed(0)} req/s, on ${rates.on!.toFixed(0)} req/s, ` +
+        `on/off ${(rates.on! / rates.off!).toFixed(2)}`,
+    );
+  }
+  const summary = (mode: Mode) => {
+    const latencies = phases[mode].flatMap((p) => p.latencies).sort((a, b) => a - b);
+    return {
+      rps: latencies.length / ((CYCLES * PHASE_MS) / 1000),
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      errors: phases[mode].reduce((sum, p) => sum + p.errors, 0),
+    };
+  };
+  const off = summary('off');
+  const on = summary('on');
+  const line = (mode: Mode, r: typeof off) =>
+    `  tracing ${mode.padEnd(3)} ${r.rps.toFixed(0).padStart(5)} req/s, p50 ${r.p50.toFixed(1)} ms, ` +
+    `p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}`;
   console.log(
-    `\nPOST /api/v1/orders, concurrency ${CONCURRENCY}, ${PHASE_MS / 1000} s phases, medians of ${ROUNDS}:\n` +
-      `  tracing off ${off.toFixed(0)} req/s, on ${on.toFixed(0)} req/s, on/off ${(on / off).toFixed(2)}`,
+    `\nPOST /api/v1/orders, concurrency ${CONCURRENCY}, ${CYCLES} cycles of ${PHASE_MS / 1000} s ` +
+      `phases per mode:\n${line('off', off)}\n${line('on', on)}\n` +
+      `  on/off throughput ${(on.rps / off.rps).toFixed(2)}`,
   );
 } finally {
-  await stripe.stop();
+  for (const stack of stacks) {
+    for (const child of stack.processes) await stop(child);
+    await stack.stripe.stop();
+  }
   sink.close();
   await postgres.stop();
   await rm(dir, { recursive: true, force: true });
