@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
 import { OrderItem } from './order-item.entity.js';
@@ -14,14 +14,18 @@ import { OrdersService } from './orders.service.js';
 import { PaymentUpdatesService } from './payment-updates.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentsClientModule, IdempotencyModule],
+  imports: [
+    TypeOrmModule.forFeature([Order, OrderItem]),
+    AuthModule,
+    PaymentsClientModule,
+    IdempotencyModule,
+  ],
   controllers: [OrdersHttpController, OrdersGrpcController],
   providers: [
     OrdersService,
     OrdersRepository,
     PaymentUpdatesService,
     OrderCancellationService,
-    JwtAuthGuard,
     Clock,
     IdGenerator,
   ],

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
@@ -7,8 +7,8 @@ import { RefundsHttpController } from './refunds.http.controller.js';
 import { RefundsService } from './refunds.service.js';
 
 @Module({
-  imports: [OrdersModule, PaymentsClientModule, IdempotencyModule],
+  imports: [AuthModule, OrdersModule, PaymentsClientModule, IdempotencyModule],
   controllers: [RefundsHttpController],
-  providers: [RefundsService, JwtAuthGuard],
+  providers: [RefundsService],
 })
 export class RefundsModule {}
