@@ -29,7 +29,11 @@ export function corsOriginsVariable() {
 function isOrigin(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.origin === value &&
+      !url.hostname.includes('*')
+    );
   } catch {
     return false;
   }
@@ -59,5 +63,10 @@ export function enableCors(app: NestFastifyApplication, origins: readonly string
     ],
     // Browsers cap this (Chromium at 2 hours); it spares a preflight per request.
     maxAge: 7200,
+    // The preflight is answered by @fastify/cors's OPTIONS route rather than in its request hook,
+    // after the hook that adds the security headers, so preflights carry them too (and a
+    // malformed preflight is not a text/plain 400).
+    preflightContinue: true,
+    strictPreflight: false,
   });
 }
