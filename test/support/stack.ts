@@ -128,6 +128,12 @@ export class Stack {
     );
   }
 
+  /** The running payments application. */
+  get payments(): NestFastifyApplication {
+    if (!this.paymentsApp) throw new Error('payments is not running');
+    return this.paymentsApp;
+  }
+
   /** payments' fault injection (see apps/payments/src/faults.ts). */
   get paymentFaults(): Faults {
     if (!this.paymentsApp) throw new Error('payments is not running');

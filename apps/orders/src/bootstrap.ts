@@ -8,6 +8,7 @@ import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
 import type { OrdersConfig } from './config.js';
+import { enableCors } from './cors.js';
 
 /** Builds and starts the orders service: the storefront's REST API and the gRPC OrderService. */
 export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyApplication> {
@@ -25,7 +26,8 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       instrument: { instanceDecorator: traceInstance },
     },
   );
-  configureHttp(app);
+  configureHttp(app, {}, { nodeEnv: config.nodeEnv });
+  enableCors(app, config.corsOrigins);
   useRequestLogging(app, logger);
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,

@@ -34,7 +34,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
     },
   );
   // Stripe events can be larger than API requests.
-  configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 });
+  configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 }, { nodeEnv: config.nodeEnv });
   useRequestLogging(app, logger);
 
   const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });

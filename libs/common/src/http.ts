@@ -1,8 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
-import { ProblemFilter } from './problem.filter.js';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HTTPMethods,
+} from 'fastify';
+import { DomainError } from './errors.js';
+import { jsonStructureProblem } from './json-structure.js';
+import { ProblemFilter, sendProblem } from './problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
+import { type SecurityHeaders, securityHeaders } from './security-headers.js';
 
 /** Request bodies larger than this are refused with 413 unless a route asks for more. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -10,11 +19,39 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** A request whose JSON body also keeps its raw bytes (for signature checks). */
 export type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
+/** What differs between deployments of an HTTP surface. */
+export interface HttpOptions {
+  /** `production` adds Strict-Transport-Security. */
+  nodeEnv?: string;
+}
+
+/** A route as registered with Fastify. */
+export interface RegisteredRoute {
+  method: HTTPMethods;
+  url: string;
+}
+
+const headersByServer = new WeakMap<FastifyInstance, SecurityHeaders>();
+const routesByServer = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route the app registered (the inventory of its HTTP surface), once it is initialized. */
+export function registeredRoutes(app: NestFastifyApplication): readonly RegisteredRoute[] {
+  return routesByServer.get(app.getHttpAdapter().getInstance()) ?? [];
+}
+
 /** Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID. */
 export function httpAdapter(): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
+    // The router refuses a malformed URL (400) or an over-long parameter (414) before any hook or
+    // error handler runs: these answers get the security headers and a problem body here.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const headers = headersByServer.get(request.server);
+      const send = () => sendProblem(reply, error, request.url);
+      if (headers) headers(request.raw, reply.raw, send);
+      else send();
+    },
   });
 }
 
@@ -28,9 +65,18 @@ export function httpAdapter(): FastifyAdapter {
 export function configureHttp(
   app: NestFastifyApplication,
   bodyLimits: Record<string, number> = {},
+  options: HttpOptions = {},
 ): void {
   app.useGlobalFilters(new ProblemFilter());
   const fastify = app.getHttpAdapter().getInstance();
+  const headers = securityHeaders({ production: options.nodeEnv === 'production' });
+  headersByServer.set(fastify, headers);
+  fastify.addHook('onRequest', (request, reply, done) => headers(request.raw, reply.raw, done));
+  const routes: RegisteredRoute[] = [];
+  routesByServer.set(fastify, routes);
+  fastify.addHook('onRoute', ({ method, url }) => {
+    for (const each of [method].flat()) routes.push({ method: each, url });
+  });
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser(
@@ -38,7 +84,14 @@ export function configureHttp(
     { parseAs: 'buffer' },
     (request: RawBodyRequest, body: Buffer, done) => {
       request.rawBody = body;
-      void parseJson(request, body.toString('utf8'), done);
+      const text = body.toString('utf8');
+      void parseJson(request, text, (error, value) => {
+        if (error) return done(error);
+        const problem = jsonStructureProblem(text);
+        if (problem)
+          return done(new DomainError('bad_request', `The JSON body is refused: ${problem}.`));
+        done(null, value);
+      });
     },
   );
   fastify.addHook('onRoute', (route) => {

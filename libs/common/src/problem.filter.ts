@@ -79,10 +79,14 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    const problem = toProblem(exception, request.url);
-    void reply.status(problem.status).headers(problemHeaders(exception, problem)).send(problem);
+    sendProblem(http.getResponse<FastifyReply>(), exception, request.url);
   }
+}
+
+/** Answers with the problem+json rendering of an error. */
+export function sendProblem(reply: FastifyReply, exception: unknown, instance: string): void {
+  const problem = toProblem(exception, instance);
+  void reply.status(problem.status).headers(problemHeaders(exception, problem)).send(problem);
 }
 
 function httpExceptionDetail(exception: HttpException, code: ProblemCode): string {

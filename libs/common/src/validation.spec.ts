@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { DomainError } from './errors.js';
-import { fieldPath, parseOrThrow } from './validation.js';
+import {
+  fieldPath,
+  hasUnsafeCharacters,
+  MAX_FIELD_ERRORS,
+  parseOrThrow,
+  plainText,
+} from './validation.js';
 
 describe('validation', () => {
   it('writes paths as clients do', () => {
@@ -33,5 +39,64 @@ describe('validation', () => {
         ]),
       }),
     );
+  });
+});
+
+describe('plainText', () => {
+  const schema = plainText({ max: 20 });
+
+  it('accepts letters of any script, punctuation and emoji', () => {
+    for (const text of [
+      'T-shirt',
+      'Mug “Café”',
+      'Кружка',
+      'マグカップ',
+      'Tasse 😀',
+      'a b\u00A0c',
+    ]) {
+      expect(schema.safeParse(text).success).toBe(true);
+    }
+  });
+
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['a C0 control', 'a\u001Bb'],
+    ['DEL', 'a\u007Fb'],
+    ['a C1 control', 'a\u0085b'],
+    ['a right-to-left override', 'abc\u202Edef'],
+    ['a left-to-right embedding', '\u202Aabc'],
+    ['a first-strong isolate', 'abc\u2068def\u2069'],
+    ['a zero-width space', 'ab\u200Bc'],
+    ['a zero-width joiner', 'ab\u200Dc'],
+    ['a word joiner', 'ab\u2060c'],
+    ['a byte order mark', '\uFEFFabc'],
+    ['a line separator', 'ab\u2028c'],
+    ['a lone high surrogate', 'ab\uD800c'],
+    ['a lone low surrogate', 'ab\uDC00c'],
+  ])('refuses %s', (_name, text) => {
+    expect(schema.safeParse(text).success).toBe(false);
+    expect(hasUnsafeCharacters(text)).toBe(true);
+  });
+
+  it('refuses empty, too long and non-string values', () => {
+    for (const value of ['', 'x'.repeat(21), 42, null]) {
+      expect(schema.safeParse(value).success).toBe(false);
+    }
+  });
+});
+
+describe('parseOrThrow', () => {
+  it(`lists at most ${MAX_FIELD_ERRORS} field errors`, () => {
+    const schema = z.array(z.number());
+    let caught: unknown;
+    try {
+      parseOrThrow(
+        schema,
+        Array.from({ length: 1000 }, () => 'x'),
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as DomainError).fields).toHaveLength(MAX_FIELD_ERRORS);
   });
 });

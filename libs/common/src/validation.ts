@@ -1,5 +1,5 @@
 import { type PipeTransform } from '@nestjs/common';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DomainError, type FieldError } from './errors.js';
 
 /** Renders a zod issue path the way clients write it: `items[0].quantity`. */
@@ -12,6 +12,34 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out || '(body)';
 }
 
+/**
+ * Characters that have no place in a name, a reason or a code: control characters (C0, DEL, C1),
+ * format characters (bidirectional overrides and isolates U+202A-U+202E and U+2066-U+2069, marks,
+ * zero-width spaces and joiners, the BOM), line and paragraph separators, and lone surrogates
+ * (which no UTF-8 encoder can write). They hide or reorder what an operator or a customer reads.
+ */
+const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/u;
+
+/** Whether a text holds a character that only disguises it (see UNSAFE_CHARACTERS). */
+export function hasUnsafeCharacters(value: string): boolean {
+  return UNSAFE_CHARACTERS.test(value);
+}
+
+/** A human-readable text field: a string of `min` to `max` characters, none of them unsafe. */
+export function plainText({ min = 1, max }: { min?: number; max: number }) {
+  return z
+    .string({ error: 'must be a string' })
+    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .refine(
+      (value) => !hasUnsafeCharacters(value),
+      'must not contain control, invisible or direction-changing characters',
+    );
+}
+
+/** More field errors than this add nothing for the client, only bytes and work. */
+export const MAX_FIELD_ERRORS = 50;
+
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -23,7 +51,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
         }))
       : [{ field: fieldPath(issue.path), message: issue.message }],
   );
-  throw DomainError.validation(fields);
+  throw DomainError.validation(fields.slice(0, MAX_FIELD_ERRORS));
 }
 
 /** Validates a request part against a zod schema; failures are 422 problems listing each field. */

@@ -55,6 +55,22 @@ describe('createOrderSchema', () => {
     expect(fieldsOf({ currency: 'usd', items: [item] })).toContain(field);
   });
 
+  it('refuses more than 100 lines with one error, before looking at each line', () => {
+    const items = Array.from({ length: 10_000 }, () => ({}));
+    expect(fieldsOf({ currency: 'usd', items })).toEqual(['items']);
+  });
+
+  it.each([
+    ['zero quantity', { ...line, quantity: 0 }, 'items[0].quantity'],
+    ['fractional unit amount', { ...line, unitAmount: 10.5 }, 'items[0].unitAmount'],
+    ['unit amount beyond 2^53', { ...line, unitAmount: 2 ** 53 + 2 }, 'items[0].unitAmount'],
+    ['infinite quantity', { ...line, quantity: Infinity }, 'items[0].quantity'],
+    ['zero-width space in name', { ...line, name: 'Sh\u200Birt' }, 'items[0].name'],
+    ['NUL in sku', { ...line, sku: 'SKU\u0000' }, 'items[0].sku'],
+  ])('refuses %s', (_name, item, field) => {
+    expect(fieldsOf({ currency: 'usd', items: [item] })).toContain(field);
+  });
+
   it('refuses anything that is not an object', () => {
     for (const body of [null, 'order', 42, []]) expect(fieldsOf(body)).toEqual(['(body)']);
   });

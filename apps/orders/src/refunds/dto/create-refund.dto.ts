@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHARGE_AMOUNT } from '#common/money.js';
 
 /** Stripe's refund reasons. */
 export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
@@ -10,6 +11,7 @@ export const createRefundSchema = z.strictObject(
       .number({ error: 'must be an integer number of minor units' })
       .int('must be an integer number of minor units')
       .min(1, 'must be at least 1')
+      .max(MAX_CHARGE_AMOUNT, `must be at most ${MAX_CHARGE_AMOUNT}`)
       .optional(),
     reason: z
       .enum(REFUND_REASONS, { error: `must be one of ${REFUND_REASONS.join(', ')}` })

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { MAX_CHARGE_AMOUNT } from '#common/money.js';
 import { isUuid } from '#common/uuid.js';
+import { plainText } from '#common/validation.js';
 import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
 import type { PaymentSnapshot } from '../../orders/payment-snapshot.js';
 
@@ -22,12 +24,10 @@ export const paymentUpdateSchema = z
         .number({ error: 'must be an integer number of minor units' })
         .int('must be an integer number of minor units')
         .min(0, 'must not be negative')
+        .max(MAX_CHARGE_AMOUNT, `must be at most ${MAX_CHARGE_AMOUNT}`)
         .default(0),
       disputed: z.boolean({ error: 'must be a boolean' }).default(false),
-      failureCode: z
-        .string({ error: 'must be a string' })
-        .max(255, 'must be at most 255 characters')
-        .nullish(),
+      failureCode: plainText({ min: 0, max: 255 }).nullish(),
     },
     { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
   )
