@@ -10,11 +10,16 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** A request whose JSON body also keeps its raw bytes (for signature checks). */
 export type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
-/** Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID. */
-export function httpAdapter(): FastifyAdapter {
+/**
+ * Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID.
+ * `request.ip` is the peer's address; `X-Forwarded-For` is believed only from `trustedProxies`
+ * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by.
+ */
+export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
   });
 }
 
