@@ -45,6 +45,9 @@ try {
       // Nothing listens here: payments is down.
       PAYMENTS_GRPC_URL: `127.0.0.1:${deadPort}`,
       PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS: String(DURATION_MS * 10),
+      // One customer at full speed: measure the breaker, not the rate limiter's 429s.
+      RATE_LIMIT_DEFAULT_LIMIT: '100000000',
+      RATE_LIMIT_CHECKOUT_LIMIT: '100000000',
     }),
   );
   const token = await new SignJWT({})

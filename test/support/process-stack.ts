@@ -56,6 +56,7 @@ export class ProcessStack {
       STRIPE_MAX_NETWORK_RETRIES: '0',
       ORDERS_GRPC_URL: `127.0.0.1:${ordersGrpc}`,
       OUTBOX_POLL_INTERVAL_MS: '100',
+      RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
       ...options.payments,
     };
     const payments = await ServiceProcess.start(
@@ -76,6 +77,9 @@ export class ProcessStack {
         PAYMENTS_GRPC_URL: `127.0.0.1:${paymentsGrpc}`,
         PAYMENTS_RETRY_INITIAL_DELAY_MS: '10',
         PAYMENTS_RETRY_MAX_DELAY_MS: '50',
+        RATE_LIMIT_DEFAULT_LIMIT: '1000000',
+        RATE_LIMIT_CHECKOUT_LIMIT: '1000000',
+        RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
         ...options.orders,
       },
       `http://127.0.0.1:${ordersHttp}/health/ready`,

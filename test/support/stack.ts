@@ -123,6 +123,7 @@ export class Stack {
         ORDERS_GRPC_URL: `127.0.0.1:${this.ports.ordersGrpc}`,
         OUTBOX_POLL_INTERVAL_MS: '100',
         OUTBOX_MAX_BACKOFF_MS: '1000',
+        RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
         ...this.env.payments,
       }),
     );
@@ -177,6 +178,10 @@ export function startTestOrders(options: {
       PAYMENTS_GRPC_URL: options.paymentsUrl,
       PAYMENTS_RETRY_INITIAL_DELAY_MS: '10',
       PAYMENTS_RETRY_MAX_DELAY_MS: '50',
+      // Suites create many orders for one customer quickly; rate-limit suites set their own.
+      RATE_LIMIT_DEFAULT_LIMIT: '1000000',
+      RATE_LIMIT_CHECKOUT_LIMIT: '1000000',
+      RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
       ...options.env,
     }),
   );

@@ -5,6 +5,7 @@ import { ORDERS_CONFIG, type OrdersConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { ordersRateLimits } from './rate-limit/rate-limits.js';
 import { ReconciliationModule } from './reconciliation/reconciliation.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -22,6 +23,7 @@ export class AppModule {
         RefundsModule,
         WebhooksModule,
         ReconciliationModule,
+        ordersRateLimits(),
       ],
     };
   }

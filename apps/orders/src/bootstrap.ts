@@ -19,7 +19,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
-    httpAdapter(),
+    httpAdapter(config.trustedProxies),
     {
       logger: new PinoNestLogger(logger),
       bodyParser: false,

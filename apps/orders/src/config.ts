@@ -39,6 +39,15 @@ const schema = z
     RECONCILE_AFTER_MS: env.positiveInt(15 * 60_000),
     RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
     CORS_ORIGINS: corsOriginsVariable(),
+    RATE_LIMIT_DEFAULT_LIMIT: env.positiveInt(120),
+    RATE_LIMIT_DEFAULT_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_CHECKOUT_LIMIT: env.positiveInt(20),
+    RATE_LIMIT_CHECKOUT_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(1200),
+    RATE_LIMIT_WEBHOOK_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_KEY_PREFIX: env.optionalString().default('orders:rate-limit:'),
+    REDIS_URL: env.redisUrl(),
+    TRUSTED_PROXIES: env.ipList(),
   })
   .superRefine((value, ctx) => {
     if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
@@ -85,6 +94,22 @@ const schema = z
       batchSize: value.RECONCILE_BATCH_SIZE,
     },
     corsOrigins: value.CORS_ORIGINS,
+    trustedProxies: value.TRUSTED_PROXIES,
+    rateLimit: {
+      store: { redisUrl: value.REDIS_URL, keyPrefix: value.RATE_LIMIT_KEY_PREFIX },
+      default: {
+        limit: value.RATE_LIMIT_DEFAULT_LIMIT,
+        windowMs: value.RATE_LIMIT_DEFAULT_WINDOW_MS,
+      },
+      checkout: {
+        limit: value.RATE_LIMIT_CHECKOUT_LIMIT,
+        windowMs: value.RATE_LIMIT_CHECKOUT_WINDOW_MS,
+      },
+      webhook: {
+        limit: value.RATE_LIMIT_WEBHOOK_LIMIT,
+        windowMs: value.RATE_LIMIT_WEBHOOK_WINDOW_MS,
+      },
+    },
   }));
 
 export type OrdersConfig = z.infer<typeof schema>;

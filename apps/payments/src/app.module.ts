@@ -5,6 +5,7 @@ import { PAYMENTS_CONFIG, type PaymentsConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
+import { paymentsRateLimits } from './rate-limit/rate-limits.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
@@ -18,6 +19,7 @@ export class AppModule {
         HealthModule,
         PaymentsModule,
         WebhooksModule,
+        paymentsRateLimits(),
       ],
     };
   }

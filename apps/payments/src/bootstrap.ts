@@ -26,7 +26,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
-    httpAdapter(),
+    httpAdapter(config.trustedProxies),
     {
       logger: new PinoNestLogger(logger),
       bodyParser: false,

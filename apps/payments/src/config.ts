@@ -36,6 +36,11 @@ const schema = z
     OUTBOX_MAX_BACKOFF_MS: env.positiveInt(60_000),
     OUTBOX_STUCK_AFTER_MS: env.positiveInt(60_000),
     PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
+    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(1200),
+    RATE_LIMIT_WEBHOOK_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_KEY_PREFIX: env.optionalString().default('payments:rate-limit:'),
+    REDIS_URL: env.redisUrl(),
+    TRUSTED_PROXIES: env.ipList(),
   })
   .superRefine((value, ctx) => {
     if (value.PAYMENTS_FAULT_INJECTION === 'true' && value.NODE_ENV !== 'test') {
@@ -79,6 +84,14 @@ const schema = z
       stuckAfterMs: value.OUTBOX_STUCK_AFTER_MS,
     },
     faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
+    trustedProxies: value.TRUSTED_PROXIES,
+    rateLimit: {
+      store: { redisUrl: value.REDIS_URL, keyPrefix: value.RATE_LIMIT_KEY_PREFIX },
+      webhook: {
+        limit: value.RATE_LIMIT_WEBHOOK_LIMIT,
+        windowMs: value.RATE_LIMIT_WEBHOOK_WINDOW_MS,
+      },
+    },
   }));
 
 export type PaymentsConfig = z.infer<typeof schema>;

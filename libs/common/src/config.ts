@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Raised at boot when the environment does not describe a runnable service. */
@@ -61,6 +62,32 @@ export const env = {
         .default(fallback),
     ),
   optionalString: () => z.preprocess(emptyToUndefined, z.string().optional()),
+  redisUrl: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .url({ error: 'must be a redis:// or rediss:// URL' })
+        .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL')
+        .optional(),
+    ),
+  /** A comma-separated list of IP addresses and CIDR ranges; unset is an empty list. */
+  ipList: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .default('')
+        .transform((value) =>
+          value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter(Boolean),
+        )
+        .refine(
+          (entries) => entries.every(isIpOrCidr),
+          'must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,::1)',
+        ),
+    ),
   nodeEnv: () =>
     z.preprocess(
       emptyToUndefined,
@@ -72,6 +99,14 @@ export const env = {
       z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     ),
 };
+
+function isIpOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
 
 function emptyToUndefined(value: unknown): unknown {
   return value === '' ? undefined : value;

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'precondition_failed'
   | 'unimplemented'
   | 'unavailable'
+  | 'rate_limited'
   | 'internal';
 
 export interface FieldError {
@@ -22,7 +23,7 @@ export interface FieldError {
 }
 
 export interface DomainErrorOptions {
-  /** For `unavailable`: when a retry has a chance, in seconds (HTTP `Retry-After`). */
+  /** For `unavailable` and `rate_limited`: when a retry has a chance, in seconds (HTTP `Retry-After`). */
   retryAfterSeconds?: number;
   cause?: unknown;
 }

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<ErrorCode, GrpcStatus> = {
   precondition_failed: GrpcStatus.FAILED_PRECONDITION,
   unimplemented: GrpcStatus.UNIMPLEMENTED,
   unavailable: GrpcStatus.UNAVAILABLE,
+  rate_limited: GrpcStatus.RESOURCE_EXHAUSTED,
   internal: GrpcStatus.INTERNAL,
 };
 

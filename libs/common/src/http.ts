@@ -39,11 +39,16 @@ export function registeredRoutes(app: NestFastifyApplication): readonly Register
   return routesByServer.get(app.getHttpAdapter().getInstance()) ?? [];
 }
 
-/** Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID. */
-export function httpAdapter(): FastifyAdapter {
+/**
+ * Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID.
+ * `request.ip` is the peer's address; `X-Forwarded-For` is believed only from `trustedProxies`
+ * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by.
+ */
+export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     // The router refuses a malformed URL (400) or an over-long parameter (414) before any hook or
     // error handler runs: these answers get the security headers and a problem body here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

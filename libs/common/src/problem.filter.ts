@@ -18,6 +18,7 @@ const CODE_BY_STATUS: Record<number, ProblemCode> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   422: 'validation_failed',
+  429: 'rate_limited',
   501: 'unimplemented',
   503: 'unavailable',
 };

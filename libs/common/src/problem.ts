@@ -38,6 +38,7 @@ export const PROBLEM_TYPES: Record<
   precondition_failed: { status: 422, title: 'Precondition failed' },
   unimplemented: { status: 501, title: 'Not implemented' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
 };
 

@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
+import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Controller('health')
+@SkipRateLimit()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
 import { CurrentCustomer } from '../auth/current-customer.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -16,6 +17,7 @@ import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView, type OrderView } from './order.view.js';
 import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
+import { CHECKOUT_POLICY, DEFAULT_POLICY } from '../rate-limit/rate-limits.js';
 
 @Controller('api/v1/orders')
 @UseGuards(JwtAuthGuard)
@@ -27,6 +29,7 @@ export class OrdersHttpController {
   ) {}
 
   @Post()
+  @RateLimitPolicies(DEFAULT_POLICY, CHECKOUT_POLICY)
   async create(
     @CurrentCustomer() customerId: string,
     @IdempotencyKey({ required: true }) key: string,

@@ -1,5 +1,6 @@
 import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
@@ -7,6 +8,7 @@ import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView } from '../orders/order.view.js';
 import type { PaymentSnapshot } from '../orders/payment-snapshot.js';
 import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
+import { WEBHOOK_POLICY } from '../rate-limit/rate-limits.js';
 import { paymentUpdateSchema } from './dto/payment-update.dto.js';
 import { InternalApiKeyGuard } from './internal-api-key.guard.js';
 
@@ -21,6 +23,7 @@ const PUSH_KEY_OWNER = 'system payment-updates';
 /** Payment updates pushed over HTTP by systems that do not speak gRPC. */
 @Controller(PATH.slice(1))
 @UseGuards(InternalApiKeyGuard)
+@RateLimitPolicies(WEBHOOK_POLICY)
 export class PaymentUpdatesHttpController {
   constructor(
     private readonly paymentUpdates: PaymentUpdatesService,

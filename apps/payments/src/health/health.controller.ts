@@ -5,9 +5,11 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
+import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 
 @Controller('health')
+@SkipRateLimit()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

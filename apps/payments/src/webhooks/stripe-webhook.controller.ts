@@ -1,5 +1,7 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import type { FastifyRequest } from 'fastify';
+import { WEBHOOK_POLICY } from '../rate-limit/rate-limits.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { type EventOutcome, StripeEventsService } from './stripe-events.service.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
@@ -17,6 +19,7 @@ export class StripeWebhookController {
 
   @Post(STRIPE_WEBHOOK_PATH)
   @HttpCode(200)
+  @RateLimitPolicies(WEBHOOK_POLICY)
   async receive(
     @Req() request: FastifyRequest & { rawBody?: Buffer },
     @Headers('stripe-signature') signature: string | undefined,
