@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
+import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 
 const schema = z
   .object({
@@ -37,6 +38,7 @@ const schema = z
     RECONCILE_INTERVAL_MS: env.positiveInt(60_000),
     RECONCILE_AFTER_MS: env.positiveInt(15 * 60_000),
     RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
+    ...shutdownVariables,
   })
   .superRefine((value, ctx) => {
     if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
@@ -82,6 +84,7 @@ const schema = z
       afterMs: value.RECONCILE_AFTER_MS,
       batchSize: value.RECONCILE_BATCH_SIZE,
     },
+    shutdown: shutdownSettings(value),
   }));
 
 export type OrdersConfig = z.infer<typeof schema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
+import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 
 const schema = z
   .object({
@@ -19,6 +20,7 @@ const schema = z
         'must be a Stripe secret or restricted key (sk_... or rk_...)',
       ),
     STRIPE_API_URL: env.optionalString().pipe(z.url({ error: 'must be a URL' }).optional()),
+    STRIPE_ALLOW_INSECURE_API_URL: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
     STRIPE_TIMEOUT_MS: env.positiveInt(8_000),
     STRIPE_MAX_NETWORK_RETRIES: env.nonNegativeInt(2),
     STRIPE_WEBHOOK_SECRET: env
@@ -36,6 +38,7 @@ const schema = z
     OUTBOX_MAX_BACKOFF_MS: env.positiveInt(60_000),
     OUTBOX_STUCK_AFTER_MS: env.positiveInt(60_000),
     PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
+    ...shutdownVariables,
   })
   .superRefine((value, ctx) => {
     if (value.PAYMENTS_FAULT_INJECTION === 'true' && value.NODE_ENV !== 'test') {
@@ -59,6 +62,9 @@ const schema = z
         message: 'is required in production (the offline stand-in is for development)',
       });
     }
+    if (value.NODE_ENV === 'production') {
+      for (const issue of productionStripeIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
+    }
   })
   .transform((value) => ({
     nodeEnv: value.NODE_ENV,
@@ -79,6 +85,7 @@ const schema = z
       stuckAfterMs: value.OUTBOX_STUCK_AFTER_MS,
     },
     faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
+    shutdown: shutdownSettings(value),
   }));
 
 export type PaymentsConfig = z.infer<typeof schema>;
@@ -109,4 +116,44 @@ function stripeSettings(value: {
     timeoutMs: value.STRIPE_TIMEOUT_MS,
     maxNetworkRetries: value.STRIPE_MAX_NETWORK_RETRIES,
   };
+}
+
+/**
+ * Development defaults production refuses, each naming its variable (never its value): the
+ * stand-in's public key and webhook secret, and a Stripe API reached over plain HTTP (keys and
+ * card data in clear). STRIPE_ALLOW_INSECURE_API_URL=true admits plain HTTP: the benchmarks and
+ * compose's offline profile run production builds against the stand-in.
+ */
+function productionStripeIssues(value: {
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_API_URL?: string;
+  STRIPE_ALLOW_INSECURE_API_URL?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  if (value.STRIPE_SECRET_KEY === STAND_IN_STRIPE_KEY) {
+    issues.push({
+      path: ['STRIPE_SECRET_KEY'],
+      message: "is the offline stand-in's public key: not allowed in production",
+    });
+  }
+  const secrets = value.STRIPE_WEBHOOK_SECRET?.split(',').map((s) => s.trim()) ?? [];
+  if (secrets.includes(DEV_WEBHOOK_SECRET)) {
+    issues.push({
+      path: ['STRIPE_WEBHOOK_SECRET'],
+      message: 'includes the public development secret: not allowed in production',
+    });
+  }
+  if (value.STRIPE_API_URL !== undefined) {
+    const insecureAllowed = value.STRIPE_ALLOW_INSECURE_API_URL === 'true';
+    if (new URL(value.STRIPE_API_URL).protocol !== 'https:' && !insecureAllowed) {
+      issues.push({
+        path: ['STRIPE_API_URL'],
+        message:
+          'must be an https:// URL in production (plain HTTP to the stand-in needs ' +
+          'STRIPE_ALLOW_INSECURE_API_URL=true)',
+      });
+    }
+  }
+  return issues;
 }

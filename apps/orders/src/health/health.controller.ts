@@ -1,11 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
+import { ServingState } from '#common/shutdown.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Controller('health')
 export class HealthController {
   constructor(
+    private readonly serving: ServingState,
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly payments: PaymentsHealthIndicator,
@@ -23,7 +25,7 @@ export class HealthController {
    */
   @Get('ready')
   ready() {
-    return readiness(() =>
+    return readiness(this.serving, () =>
       this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
         () => this.payments.check('payments'),
