@@ -39,6 +39,8 @@ function describeWithoutInput(issue: z.core.$ZodRawIssue): string {
     case 'too_big':
       return `must be at most ${issue.maximum}`;
     case 'invalid_format':
+      if (issue.format === 'starts_with') return `must start with ${String(issue.prefix)}`;
+      if (issue.format === 'regex') return `must match ${String(issue.pattern)}`;
       return `must be a valid ${issue.format}`;
     default:
       return 'is invalid';
