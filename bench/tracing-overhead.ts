@@ -4,7 +4,7 @@
 // so that the machine's drift (other tenants, checkpoints, thermal) falls on both alike.
 // Loopback only; every load phase is bounded in time.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
 import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
@@ -101,7 +100,9 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
   const [oh, og, ph, pg] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   // Each stack has its own Stripe, whose webhooks (payment_intent.created) reach its payments.
   const stripe = await StripeStandIn.start({ port: 0 });
-  stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
+  // Production refuses the public development secret: each run signs with its own.
+  const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
+  stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, webhookSecret);
   const otel: NodeJS.ProcessEnv =
     mode === 'on'
       ? {
@@ -110,7 +111,14 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
           OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
         }
       : {};
-  const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: SECRET, ...otel };
+  // No drain delay: no load balancer to wait for, only the benchmark's own requests.
+  const common = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: SECRET,
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+    ...otel,
+  };
   const payments = await startService(
     'payments',
     {
@@ -118,7 +126,9 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
       OTEL_SERVICE_NAME: 'payments',
       STRIPE_SECRET_KEY: 'sk_test_bench',
       STRIPE_API_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+      // The stand-in on loopback speaks plain HTTP; production refuses it without this switch.
+      STRIPE_ALLOW_INSECURE_API_URL: 'true',
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
       PAYMENTS_HTTP_PORT: String(ph),
       PAYMENTS_GRPC_PORT: String(pg),
       PAYMENTS_DATABASE_URL: postgresUrl(databases[1]),

@@ -448,6 +448,7 @@ describe('docker-compose.yml', () => {
     );
     expect(Object.keys(documented).sort()).toEqual([
       'JWT_SECRET',
+      'STRIPE_ALLOW_INSECURE_API_URL',
       'STRIPE_API_URL',
       'STRIPE_SECRET_KEY',
       'STRIPE_WEBHOOK_SECRET',

@@ -10,19 +10,22 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export class ServiceProcess {
   output = '';
+  /** Resolves when the process has ended, with its exit code (null if a signal ended it). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    // 'close': the output is complete too.
+    this.exited = new Promise((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    );
   }
 
-  static async start(
-    name: 'orders' | 'payments',
-    env: NodeJS.ProcessEnv,
-    readyUrl: string,
-  ): Promise<ServiceProcess> {
+  private static spawn(name: 'orders' | 'payments', env: NodeJS.ProcessEnv): ServiceProcess {
     const child = spawn(
       process.execPath,
       [
@@ -32,7 +35,28 @@ export class ServiceProcess {
       ],
       { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const service = new ServiceProcess(name, child);
+    return new ServiceProcess(name, child);
+  }
+
+  /** Starts a service expected to stop by itself (e.g. refusing its configuration). */
+  static async runToExit(
+    name: 'orders' | 'payments',
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ code: number | null; output: string }> {
+    const service = ServiceProcess.spawn(name, env);
+    const timer = setTimeout(() => service.child.kill('SIGKILL'), 20_000);
+    const { code } = await service.exited;
+    clearTimeout(timer);
+    return { code, output: service.output };
+  }
+
+  static async start(
+    name: 'orders' | 'payments',
+    env: NodeJS.ProcessEnv,
+    readyUrl: string,
+  ): Promise<ServiceProcess> {
+    const service = ServiceProcess.spawn(name, env);
+    const { child } = service;
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (child.exitCode !== null) {
@@ -49,6 +73,11 @@ export class ServiceProcess {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** Sends `signal` without waiting: see `exited`. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   async stop(): Promise<void> {

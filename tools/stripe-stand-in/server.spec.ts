@@ -358,6 +358,29 @@ describe('StripeStandIn', () => {
     });
   });
 
+  describe('holding a request', () => {
+    it('answers a held request only once the hold is released', async () => {
+      const hold = standIn.holdNext();
+      let answered = false;
+      const creating = stripe.paymentIntents
+        .create(order, { idempotencyKey: 'held' })
+        .finally(() => (answered = true));
+      await hold.reached;
+      // Another request goes through meanwhile: only the next one was held.
+      await stripe.paymentIntents.create(order, { idempotencyKey: 'not-held' });
+      expect(answered).toBe(false);
+
+      hold.release();
+      expect((await creating).amount).toBe(1099);
+    });
+
+    it('holds nothing once a hold is released before a request arrived', async () => {
+      standIn.holdNext().release();
+      const intent = await stripe.paymentIntents.create(order, { idempotencyKey: 'free' });
+      expect(intent.amount).toBe(1099);
+    });
+  });
+
   describe('HTTP details', () => {
     it('echoes Stripe-Version and sets Request-Id and JSON content type', async () => {
       const response = await rawCreate('amount=100&currency=usd', {

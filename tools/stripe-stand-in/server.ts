@@ -56,6 +56,20 @@ export interface StripeStandInOptions {
   followUpDelayMs?: number;
 }
 
+/** A request kept waiting by holdNext(). */
+export interface Hold {
+  /** Resolves once a request is being held. */
+  readonly reached: Promise<void>;
+  /** Lets the held request be processed (or, before one arrived, cancels the hold). */
+  readonly release: () => void;
+}
+
+interface PendingHold extends Hold {
+  readonly released: Promise<void>;
+  taken: boolean;
+  onReached(): void;
+}
+
 interface Reply {
   status: number;
   body: string;
@@ -87,6 +101,8 @@ export class StripeStandIn {
   private requests = 0;
   private failures = { remaining: 0, status: 500 };
   private delays = { remaining: 0, ms: 0 };
+  /** Holds not yet released, the first one not yet reached next in line. */
+  private holds: PendingHold[] = [];
   private stopped?: Promise<void>;
 
   private constructor(
@@ -144,6 +160,7 @@ export class StripeStandIn {
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve, reject) => {
       this.shutdown.abort();
+      this.releaseHolds();
       this.webhooks.stop();
       this.followUps.clear();
       this.notifyIfIdle();
@@ -237,6 +254,7 @@ export class StripeStandIn {
     this.requests = 0;
     this.failures = { remaining: 0, status: 500 };
     this.delays = { remaining: 0, ms: 0 };
+    this.releaseHolds();
   }
 
   /** The next `n` API requests answer an `api_error` with `status`, as during a Stripe outage. */
@@ -256,6 +274,32 @@ export class StripeStandIn {
     assertCount(n);
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delayNext: bad delay ${ms}`);
     this.delays = { remaining: n, ms };
+  }
+
+  /**
+   * The next API request waits, with its idempotency key claimed, until the returned hold is
+   * released (or the stand-in stops, which answers it 503): lets a test keep a request in flight
+   * for as long as it needs, e.g. across a service's shutdown.
+   */
+  holdNext(): Hold {
+    let release!: () => void;
+    let reached!: () => void;
+    const hold: PendingHold = {
+      reached: new Promise<void>((resolve) => (reached = resolve)),
+      released: new Promise<void>((resolve) => (release = resolve)),
+      taken: false,
+      release: () => {
+        this.holds = this.holds.filter((other) => other !== hold);
+        release();
+      },
+      onReached: () => reached(),
+    };
+    this.holds.push(hold);
+    return { reached: hold.reached, release: hold.release };
+  }
+
+  private releaseHolds(): void {
+    for (const hold of [...this.holds]) hold.release();
   }
 
   private listen(port: number): Promise<void> {
@@ -383,6 +427,13 @@ export class StripeStandIn {
   }
 
   private async execute(handler: Handler, request: ApiRequest): Promise<Reply> {
+    const hold = this.holds.find((pending) => !pending.taken);
+    if (hold) {
+      hold.taken = true;
+      hold.onReached();
+      await hold.released;
+      if (this.shutdown.signal.aborted) return errorReply(apiError(503));
+    }
     if (this.delays.remaining > 0) {
       this.delays.remaining--;
       try {

@@ -1,7 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
+import { ServingState } from '#common/shutdown.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
@@ -37,6 +39,8 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       url: `${config.grpc.host}:${config.grpc.port}`,
       loader: grpcLoaderOptions(),
       gracefulShutdown: true,
+      onLoadPackageDefinition: (_pkg: unknown, server: Server) =>
+        app.get(ServingState).trackGrpcServer(server),
     },
   });
   await app.startAllMicroservices();

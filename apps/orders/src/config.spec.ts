@@ -30,6 +30,16 @@ describe(loadOrdersConfig.name, () => {
     expect(message).toContain('PAYMENTS_GRPC_URL');
   });
 
+  it('runs in production without INTERNAL_API_KEY (the internal push stays closed)', () => {
+    const config = loadOrdersConfig({
+      ...base,
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-production-jwt-secret-0123456789abcdef',
+    });
+    expect(config.internalApiKey).toBeUndefined();
+    expect(config.shutdown).toEqual({ drainDelayMs: 5000, graceMs: 10000 });
+  });
+
   it('requires a real JWT secret in production', () => {
     expect(() => loadOrdersConfig({ ...base, NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => loadOrdersConfig({ ...base, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET/);

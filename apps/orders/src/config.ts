@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 import { corsOriginsVariable } from './cors.js';
+import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 
 const schema = z
   .object({
@@ -48,6 +49,7 @@ const schema = z
     RATE_LIMIT_KEY_PREFIX: env.optionalString().default('orders:rate-limit:'),
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
+    ...shutdownVariables,
   })
   .superRefine((value, ctx) => {
     if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
@@ -110,6 +112,7 @@ const schema = z
         windowMs: value.RATE_LIMIT_WEBHOOK_WINDOW_MS,
       },
     },
+    shutdown: shutdownSettings(value),
   }));
 
 export type OrdersConfig = z.infer<typeof schema>;

@@ -4,6 +4,7 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
+import { ServingState } from '#common/shutdown.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
@@ -38,6 +39,11 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   useRequestLogging(app, logger);
 
   const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
+  const serving = app.get(ServingState);
+  serving.onStopping(() => {
+    grpcHealth.setStatus('', 'NOT_SERVING');
+    grpcHealth.setStatus(PAYMENT_SERVICE, 'NOT_SERVING');
+  });
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {
@@ -46,7 +52,10 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
       url: `${config.grpc.host}:${config.grpc.port}`,
       loader: grpcLoaderOptions(),
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_pkg: unknown, server: Server) => grpcHealth.addToServer(server),
+      onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
+        grpcHealth.addToServer(server);
+        serving.trackGrpcServer(server);
+      },
     },
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
+import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 
 const schema = z
   .object({
@@ -19,6 +20,7 @@ const schema = z
         'must be a Stripe secret or restricted key (sk_... or rk_...)',
       ),
     STRIPE_API_URL: env.optionalString().pipe(z.url({ error: 'must be a URL' }).optional()),
+    STRIPE_ALLOW_INSECURE_API_URL: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
     STRIPE_TIMEOUT_MS: env.positiveInt(8_000),
     STRIPE_MAX_NETWORK_RETRIES: env.nonNegativeInt(2),
     STRIPE_WEBHOOK_SECRET: env
@@ -41,6 +43,7 @@ const schema = z
     RATE_LIMIT_KEY_PREFIX: env.optionalString().default('payments:rate-limit:'),
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
+    ...shutdownVariables,
   })
   .superRefine((value, ctx) => {
     if (value.PAYMENTS_FAULT_INJECTION === 'true' && value.NODE_ENV !== 'test') {
@@ -63,6 +66,9 @@ const schema = z
         path: ['STRIPE_SECRET_KEY'],
         message: 'is required in production (the offline stand-in is for development)',
       });
+    }
+    if (value.NODE_ENV === 'production') {
+      for (const issue of productionStripeIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
     }
   })
   .transform((value) => ({
@@ -92,6 +98,7 @@ const schema = z
         windowMs: value.RATE_LIMIT_WEBHOOK_WINDOW_MS,
       },
     },
+    shutdown: shutdownSettings(value),
   }));
 
 export type PaymentsConfig = z.infer<typeof schema>;
@@ -122,4 +129,44 @@ function stripeSettings(value: {
     timeoutMs: value.STRIPE_TIMEOUT_MS,
     maxNetworkRetries: value.STRIPE_MAX_NETWORK_RETRIES,
   };
+}
+
+/**
+ * Development defaults production refuses, each naming its variable (never its value): the
+ * stand-in's public key and webhook secret, and a Stripe API reached over plain HTTP (keys and
+ * card data in clear). STRIPE_ALLOW_INSECURE_API_URL=true admits plain HTTP: the benchmarks and
+ * compose's offline profile run production builds against the stand-in.
+ */
+function productionStripeIssues(value: {
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_API_URL?: string;
+  STRIPE_ALLOW_INSECURE_API_URL?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  if (value.STRIPE_SECRET_KEY === STAND_IN_STRIPE_KEY) {
+    issues.push({
+      path: ['STRIPE_SECRET_KEY'],
+      message: "is the offline stand-in's public key: not allowed in production",
+    });
+  }
+  const secrets = value.STRIPE_WEBHOOK_SECRET?.split(',').map((s) => s.trim()) ?? [];
+  if (secrets.includes(DEV_WEBHOOK_SECRET)) {
+    issues.push({
+      path: ['STRIPE_WEBHOOK_SECRET'],
+      message: 'includes the public development secret: not allowed in production',
+    });
+  }
+  if (value.STRIPE_API_URL !== undefined) {
+    const insecureAllowed = value.STRIPE_ALLOW_INSECURE_API_URL === 'true';
+    if (new URL(value.STRIPE_API_URL).protocol !== 'https:' && !insecureAllowed) {
+      issues.push({
+        path: ['STRIPE_API_URL'],
+        message:
+          'must be an https:// URL in production (plain HTTP to the stand-in needs ' +
+          'STRIPE_ALLOW_INSECURE_API_URL=true)',
+      });
+    }
+  }
+  return issues;
 }

@@ -11,17 +11,47 @@ export class ConfigError extends Error {
 
 /**
  * Validates the environment against a schema whose keys are the variable names. Every problem is
- * reported at once, each naming its variable, so an operator fixes them in one go.
+ * reported at once, each naming its variable, so an operator fixes them in one go. A message
+ * never repeats the value received: many variables hold secrets, and these messages are printed.
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(env, { error: describeWithoutInput });
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((issue) => {
       const key = issue.path.join('.') || '(environment)';
-      return `${key}: ${issue.message}`;
+      return `${key}: ${withoutValue(issue.message, env[String(issue.path[0])])}`;
     }),
   );
+}
+
+/**
+ * Zod's own messages for the checks that carry no message of ours, built from the schema alone
+ * (never from `issue.input`): a future zod message quoting the input would leak a secret.
+ */
+function describeWithoutInput(issue: z.core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required' : `must be of type ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      return `must be at most ${issue.maximum}`;
+    case 'invalid_format':
+      if (issue.format === 'starts_with') return `must start with ${String(issue.prefix)}`;
+      if (issue.format === 'regex') return `must match ${String(issue.pattern)}`;
+      return `must be a valid ${issue.format}`;
+    default:
+      return 'is invalid';
+  }
+}
+
+/** The last line of defence for messages of ours (refinements) that might quote the value. */
+function withoutValue(message: string, value: string | undefined): string {
+  if (!value || value.length < 4) return message;
+  return message.split(value).join('[value hidden]');
 }
 
 /** Shared variable shapes. Empty strings count as unset, as they do in most .env tooling. */

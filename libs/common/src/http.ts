@@ -103,5 +103,6 @@ export function configureHttp(
     const limit = bodyLimits[route.url];
     if (limit !== undefined) route.bodyLimit = limit;
   });
-  app.enableShutdownHooks();
+  // No app.enableShutdownHooks(): Nest would close the servers at the first signal, before
+  // readiness fails. runService (main.ts) handles SIGTERM and SIGINT through shutDown().
 }

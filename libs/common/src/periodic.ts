@@ -29,5 +29,6 @@ export class Periodic {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    this.logger.log(`Background job stopped: ${this.name}`);
   }
 }

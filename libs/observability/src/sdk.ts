@@ -3,7 +3,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { markTelemetryEnabled } from './settings.js';
+import { markTelemetryEnabled, setTelemetryShutdown } from './settings.js';
 
 /**
  * The SDK with the instrumentations this project needs (HTTP server and client, gRPC client and
@@ -31,10 +31,11 @@ export function startTelemetry(): NodeSDK {
   });
   sdk.start();
   markTelemetryEnabled();
-  const shutdown = () => {
-    sdk.shutdown().catch(() => undefined);
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('beforeExit', shutdown);
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => (stopped ??= sdk.shutdown().catch(() => undefined));
+  // The service calls it at the end of its own shutdown (runService), after in-flight requests
+  // have finished; `beforeExit` covers a process that simply runs out of work.
+  setTelemetryShutdown(shutdown);
+  process.once('beforeExit', () => void shutdown());
   return sdk;
 }

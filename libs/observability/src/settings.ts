@@ -22,3 +22,23 @@ export function markTelemetryEnabled(): void {
 export function telemetryEnabled(): boolean {
   return (globalThis as Record<symbol, unknown>)[ENABLED] === true;
 }
+
+const SHUTDOWN = Symbol.for('orders-payments.telemetry-shutdown');
+
+/** sdk.ts hands over the SDK's shutdown, for the application to call as its last step. */
+export function setTelemetryShutdown(shutdown: () => Promise<void>): void {
+  (globalThis as Record<symbol, unknown>)[SHUTDOWN] = shutdown;
+}
+
+/**
+ * Flushes and stops telemetry (spans and metrics not exported yet go out now): the last step of a
+ * service's shutdown, after the requests it traces have finished. Safe to call more than once;
+ * resolves false when telemetry is off.
+ */
+export async function shutdownTelemetry(): Promise<boolean> {
+  const shutdown = (globalThis as Record<symbol, unknown>)[SHUTDOWN] as
+    (() => Promise<void>) | undefined;
+  if (!shutdown) return false;
+  await shutdown();
+  return true;
+}

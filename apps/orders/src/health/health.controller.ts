@@ -2,12 +2,14 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
 import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
+import { ServingState } from '#common/shutdown.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Controller('health')
 @SkipRateLimit()
 export class HealthController {
   constructor(
+    private readonly serving: ServingState,
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly payments: PaymentsHealthIndicator,
@@ -25,7 +27,7 @@ export class HealthController {
    */
   @Get('ready')
   ready() {
-    return readiness(() =>
+    return readiness(this.serving, () =>
       this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
         () => this.payments.check('payments'),

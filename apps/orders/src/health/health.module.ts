@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ShutdownModule } from '#common/shutdown.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
 import { HealthController } from './health.controller.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Module({
   imports: [
+    ShutdownModule,
     TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false }),
     PaymentsClientModule,
   ],

@@ -6,12 +6,14 @@ import {
 } from '@nestjs/terminus';
 import { readiness } from '#common/health.js';
 import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
+import { ServingState } from '#common/shutdown.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 
 @Controller('health')
 @SkipRateLimit()
 export class HealthController {
   constructor(
+    private readonly serving: ServingState,
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
@@ -31,7 +33,7 @@ export class HealthController {
    */
   @Get('ready')
   ready() {
-    return readiness(() =>
+    return readiness(this.serving, () =>
       this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
         async () => this.indicators.check('outbox').up({ ...(await this.outbox.backlog()) }),

@@ -1,10 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ShutdownModule } from '#common/shutdown.js';
 import { OutboxModule } from '../outbox/outbox.module.js';
 import { HealthController } from './health.controller.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false }), OutboxModule],
+  imports: [
+    ShutdownModule,
+    TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false }),
+    OutboxModule,
+  ],
   controllers: [HealthController],
 })
 export class HealthModule {}

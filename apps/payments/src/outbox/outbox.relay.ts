@@ -45,7 +45,9 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    // A round in progress finishes the batch it claimed; no new one starts.
     await this.running;
+    this.logger.log('Outbox relay stopped');
   }
 
   /** Starts a delivery round now (e.g. right after a change was committed). */
