@@ -1,13 +1,26 @@
 import { createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export async function freePort(): Promise<number> {
+// Below Linux's ephemeral range (32768-60999): a port picked there can be taken by any outgoing
+// connection between the check and the service binding it, which made tests flaky under load.
+const FIRST = 20_000;
+const LAST = 32_767;
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, and not handed out before here. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FIRST + Math.floor(Math.random() * (LAST - FIRST + 1));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`No free port found between ${FIRST} and ${LAST}`);
 }
