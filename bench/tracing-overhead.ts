@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
 import { freePort } from '../tools/dev/ports.js';
@@ -23,7 +23,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+// Production refuses HS256: the services verify ES256 tokens against a key pair made per run.
+const signing = await generateKeyPair('ES256', { extractable: true });
+const jwtEnv = {
+  JWT_PUBLIC_KEY: await exportSPKI(signing.publicKey),
+  JWT_ISSUER: 'https://bench.invalid/',
+  JWT_AUDIENCE: 'orders-api',
+};
 const body = JSON.stringify({
   currency: 'usd',
   items: [{ sku: 'SKU-1', name: 'T-shirt', quantity: 2, unitAmount: 1500 }],
@@ -110,7 +116,7 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
           OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
         }
       : {};
-  const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: SECRET, ...otel };
+  const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...jwtEnv, ...otel };
   const payments = await startService(
     'payments',
     {
@@ -163,11 +169,13 @@ const phases: Record<Mode, Phase[]> = { off: [], on: [] };
 const stacks: Awaited<ReturnType<typeof startStack>>[] = [];
 
 try {
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
+  const token = await new SignJWT({ roles: ['customer'] })
+    .setProtectedHeader({ alg: 'ES256' })
     .setSubject('bench-customer')
+    .setIssuer(jwtEnv.JWT_ISSUER)
+    .setAudience(jwtEnv.JWT_AUDIENCE)
     .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
+    .sign(signing.privateKey);
   const urls = {} as Record<Mode, string>;
   for (const mode of ['off', 'on'] as const) {
     const stack = await startStack(mode, (db) => postgres.url(db), sinkUrl);
