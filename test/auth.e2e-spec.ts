@@ -358,11 +358,18 @@ describe('storefront authentication and roles (end to end)', () => {
         send(caller.instance, 'POST', `/${target!.id}/refunds`, authorization, {
           body: { amount: 100 },
         }),
-      check: (_, body, target) =>
+      check: async (caller, body, target) => {
         expect(body).toMatchObject({
           refund: { amount: 100 },
           order: { id: target!.id, status: 'partially_refunded' },
-        }),
+        });
+        const { rows } = await db.query(
+          `SELECT source FROM order_status_history
+            WHERE order_id = $1 AND to_status = 'partially_refunded'`,
+          [target!.id],
+        );
+        expect(rows).toEqual([{ source: caller.subject === OWNER ? 'customer' : 'admin' }]);
+      },
     },
   ];
 

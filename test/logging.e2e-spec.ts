@@ -156,7 +156,7 @@ describe('structured logs (end to end, separate processes)', () => {
 
     const guard = await logged(
       orders,
-      (line) => line.request_id === 'test-req-rejected' && line.context === 'JwtAuthGuard',
+      (line) => line.request_id === 'test-req-rejected' && line.context === 'Authenticator',
     );
     expect(guard).toMatchObject({
       level: 'debug',

@@ -58,7 +58,7 @@ export class RefundsService {
     );
     const updated = await this.paymentUpdates.apply(
       { ...snapshotOfPayment(payment), orderId: order.id },
-      'customer',
+      order.customerId === principal.subject ? 'customer' : 'admin',
     );
     return { refund, order: updated };
   }
