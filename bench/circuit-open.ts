@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { startOrdersApp } from '../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
@@ -13,7 +13,13 @@ import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
-const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+// Production refuses HS256: the services verify ES256 tokens against a key pair made per run.
+const signing = await generateKeyPair('ES256', { extractable: true });
+const jwtEnv = {
+  JWT_PUBLIC_KEY: await exportSPKI(signing.publicKey),
+  JWT_ISSUER: 'https://bench.invalid/',
+  JWT_AUDIENCE: 'orders-api',
+};
 const body = JSON.stringify({
   currency: 'usd',
   items: [{ sku: 'SKU-1', name: 'T-shirt', quantity: 2, unitAmount: 1500 }],
@@ -38,7 +44,7 @@ try {
     loadOrdersConfig({
       NODE_ENV: 'production',
       LOG_LEVEL: 'fatal',
-      JWT_SECRET: SECRET,
+      ...jwtEnv,
       ORDERS_HTTP_PORT: String(httpPort),
       ORDERS_GRPC_PORT: String(grpcPort),
       ORDERS_DATABASE_URL: postgres.url('orders'),
@@ -50,11 +56,13 @@ try {
       RATE_LIMIT_CHECKOUT_LIMIT: '100000000',
     }),
   );
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
+  const token = await new SignJWT({ roles: ['customer'] })
+    .setProtectedHeader({ alg: 'ES256' })
     .setSubject('bench-customer')
+    .setIssuer(jwtEnv.JWT_ISSUER)
+    .setAudience(jwtEnv.JWT_AUDIENCE)
     .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
+    .sign(signing.privateKey);
   const post = () =>
     fetch(`http://127.0.0.1:${httpPort}/api/v1/orders`, {
       method: 'POST',

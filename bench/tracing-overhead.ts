@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
 import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
@@ -22,7 +22,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+// Production refuses HS256: the services verify ES256 tokens against a key pair made per run.
+const signing = await generateKeyPair('ES256', { extractable: true });
+const jwtEnv = {
+  JWT_PUBLIC_KEY: await exportSPKI(signing.publicKey),
+  JWT_ISSUER: 'https://bench.invalid/',
+  JWT_AUDIENCE: 'orders-api',
+};
 const body = JSON.stringify({
   currency: 'usd',
   items: [{ sku: 'SKU-1', name: 'T-shirt', quantity: 2, unitAmount: 1500 }],
@@ -115,8 +121,8 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
   const common = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
-    JWT_SECRET: SECRET,
     SHUTDOWN_DRAIN_DELAY_MS: '0',
+    ...jwtEnv,
     ...otel,
   };
   const payments = await startService(
@@ -178,11 +184,13 @@ const phases: Record<Mode, Phase[]> = { off: [], on: [] };
 const stacks: Awaited<ReturnType<typeof startStack>>[] = [];
 
 try {
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
+  const token = await new SignJWT({ roles: ['customer'] })
+    .setProtectedHeader({ alg: 'ES256' })
     .setSubject('bench-customer')
+    .setIssuer(jwtEnv.JWT_ISSUER)
+    .setAudience(jwtEnv.JWT_AUDIENCE)
     .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
+    .sign(signing.privateKey);
   const urls = {} as Record<Mode, string>;
   for (const mode of ['off', 'on'] as const) {
     const stack = await startStack(mode, (db) => postgres.url(db), sinkUrl);

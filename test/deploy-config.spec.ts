@@ -159,8 +159,15 @@ function interpolate(value: string, vars: Record<string, string | undefined>): s
 }
 
 /** Values for the variables compose requires, shaped as the services' checks demand. */
+/** A public key (not a secret) in the one-line form .env files carry. */
+const JWT_PUBLIC_KEY =
+  '-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYMSSzJbVffxkKQ4+cq9ybP5gVErM\\n' +
+  '510kYX5rro5n+BtzE8zNvMJdD4ZHqAxJ3nMG5qwVkFBRk07gbmwVEeIasg==\\n-----END PUBLIC KEY-----';
+
 const SECRETS = {
-  JWT_SECRET: 'compose-spec-jwt-secret-0123456789abcdefghij',
+  JWT_PUBLIC_KEY,
+  JWT_ISSUER: 'https://id.example.com/',
+  JWT_AUDIENCE: 'orders-api',
   STRIPE_SECRET_KEY: 'sk_test_compose_spec',
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_spec',
 };
@@ -400,16 +407,21 @@ describe('docker-compose.yml', () => {
     expect(service('otel-collector').dependsOn).toMatchObject({ jaeger: 'service_healthy' });
   });
 
-  it('refuses to start without JWT_SECRET, STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+  it('refuses to start without JWT_ISSUER, JWT_AUDIENCE, STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
     const required = new Set(
       [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]),
     );
     expect([...required].sort()).toEqual([
-      'JWT_SECRET',
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
       'STRIPE_SECRET_KEY',
       'STRIPE_WEBHOOK_SECRET',
     ]);
-    expect(() => containerEnv('orders', {})).toThrow(/^JWT_SECRET: set JWT_SECRET/);
+    expect(() => containerEnv('orders', {})).toThrow(/^JWT_ISSUER: set JWT_ISSUER/);
+    // Neither JWT_JWKS_URL nor JWT_PUBLIC_KEY: orders itself refuses (HS256 in production).
+    expect(() =>
+      loadOrdersConfig(containerEnv('orders', { ...SECRETS, JWT_PUBLIC_KEY: undefined })),
+    ).toThrow(/JWT_SECRET: .*set JWT_JWKS_URL or JWT_PUBLIC_KEY/);
     expect(() => containerEnv('payments', {})).toThrow(/^STRIPE_SECRET_KEY: set STRIPE_SECRET_KEY/);
     expect(() => containerEnv('payments', { STRIPE_SECRET_KEY: 'sk_test_x' })).toThrow(
       /^STRIPE_WEBHOOK_SECRET: set STRIPE_WEBHOOK_SECRET/,
@@ -447,7 +459,8 @@ describe('docker-compose.yml', () => {
       [...composeText.matchAll(/^#\s+([A-Z_]+)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
     );
     expect(Object.keys(documented).sort()).toEqual([
-      'JWT_SECRET',
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
       'STRIPE_ALLOW_INSECURE_API_URL',
       'STRIPE_API_URL',
       'STRIPE_SECRET_KEY',
@@ -455,7 +468,10 @@ describe('docker-compose.yml', () => {
     ]);
     const payments = loadPaymentsConfig(containerEnv('payments', documented));
     expect(payments.nodeEnv).toBe('production');
-    expect(loadOrdersConfig(containerEnv('orders', documented)).nodeEnv).toBe('production');
+    // Plus the key pair the comment asks for (a PEM does not fit the one-line pattern above).
+    expect(
+      loadOrdersConfig(containerEnv('orders', { ...documented, JWT_PUBLIC_KEY })).nodeEnv,
+    ).toBe('production');
 
     const standIn = containerEnv('stripe-stand-in', documented);
     const apiUrl = payments.stripe.apiUrl!;
@@ -858,7 +874,7 @@ describe('external validators', () => {
       expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
       const missing = run({ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' });
       expect(missing.status).not.toBe(0);
-      expect(missing.stderr).toContain('set JWT_SECRET');
+      expect(missing.stderr).toMatch(/set JWT_(ISSUER|AUDIENCE)/);
     },
   );
 

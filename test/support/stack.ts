@@ -190,9 +190,9 @@ export function startTestOrders(options: {
 /** A storefront token for the customer, signed like the development tokens. */
 export function tokenFor(
   customerId: string,
-  options: { secret?: string; expiresIn?: string | number } = {},
+  options: { secret?: string; expiresIn?: string | number; roles?: string[] } = {},
 ): Promise<string> {
-  return new SignJWT({})
+  return new SignJWT({ roles: options.roles ?? ['customer'] })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(customerId)
     .setIssuedAt()

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
-import { DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { startOrdersApp } from '../../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
@@ -89,7 +89,8 @@ async function main(): Promise<void> {
   cleanups.push(() => orders.close());
 
   const api = `http://127.0.0.1:${ordersHttp}/api/v1/orders`;
-  const token = await signDevToken('demo-customer');
+  // The demo's orders ignores the shell's JWT_* settings, so its token does too.
+  const token = await signDevToken('demo-customer', { secret: DEV_JWT_SECRET, privateKey: '' });
   const call = async (path: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${api}${path}`, {
       method: body === undefined ? 'GET' : 'POST',

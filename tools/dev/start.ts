@@ -116,7 +116,8 @@ async function main(): Promise<void> {
   Stripe           ${stripeInfo}
   Database         ${databaseInfo}
 
-  Token for customer "${DEMO_CUSTOMER}" (24 h; others: npm run -s dev:token -- <customer-id>):
+  Token for customer "${DEMO_CUSTOMER}" (24 h; others: npm run -s dev:token -- <customer-id>,
+  an admin: npm run -s dev:token -- --admin <admin-id>):
   ${token}
 
   Create an order:

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET } from '#common/defaults.js';
 
@@ -12,17 +13,53 @@ export function devJwtSecret(): string {
   return process.env.JWT_SECRET || DEV_JWT_SECRET;
 }
 
-/** A 24-hour HS256 access token for `customerId`, as the orders API expects for local use. */
-export async function signDevToken(customerId: string, secret = devJwtSecret()): Promise<string> {
+export interface DevTokenOptions {
+  /** The roles claim; a customer by default. */
+  roles?: string[];
+  /** HS256 secret; default JWT_SECRET or the development secret. Ignored with `privateKey`. */
+  secret?: string;
+  /** A PKCS#8 PEM private key (default JWT_PRIVATE_KEY): signs with its algorithm instead. */
+  privateKey?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+/** The JWS algorithm for a private key: the one the orders service's default list accepts. */
+function algorithmOf(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return 'RS256';
+    case 'ec':
+      return { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }[
+        key.asymmetricKeyDetails?.namedCurve ?? ''
+      ]!;
+    case 'ed25519':
+      return 'EdDSA';
+    default:
+      throw new RangeError(`JWT_PRIVATE_KEY: a ${key.asymmetricKeyType} key cannot sign a JWT`);
+  }
+}
+
+/**
+ * A 24-hour access token for `customerId`, as the orders API run with this environment expects:
+ * signed with JWT_PRIVATE_KEY when set (pair it with JWT_PUBLIC_KEY), otherwise HS256 with the
+ * development secret; `iss` / `aud` from JWT_ISSUER / JWT_AUDIENCE, or the development ones.
+ */
+export async function signDevToken(
+  customerId: string,
+  options: DevTokenOptions = {},
+): Promise<string> {
   if (!CUSTOMER_ID_PATTERN.test(customerId)) {
     throw new RangeError('A customer id is 1 to 255 visible ASCII characters');
   }
-  return new SignJWT()
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  const pem = options.privateKey ?? process.env.JWT_PRIVATE_KEY;
+  const privateKey = pem ? createPrivateKey(pem.replaceAll('\\n', '\n').trim()) : undefined;
+  const jwt = new SignJWT({ roles: options.roles ?? ['customer'] })
+    .setProtectedHeader({ alg: privateKey ? algorithmOf(privateKey) : 'HS256', typ: 'JWT' })
     .setSubject(customerId)
-    .setIssuer(DEV_TOKEN_ISSUER)
-    .setAudience(DEV_TOKEN_AUDIENCE)
+    .setIssuer(options.issuer ?? (process.env.JWT_ISSUER || DEV_TOKEN_ISSUER))
+    .setAudience(options.audience ?? (process.env.JWT_AUDIENCE || DEV_TOKEN_AUDIENCE))
     .setIssuedAt()
-    .setExpirationTime('24h')
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime('24h');
+  return jwt.sign(privateKey ?? new TextEncoder().encode(options.secret ?? devJwtSecret()));
 }

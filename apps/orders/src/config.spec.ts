@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { exportSPKI, generateKeyPair } from 'jose';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '#common/config.js';
 import { DEV_JWT_SECRET } from '#common/defaults.js';
 import { loadOrdersConfig } from './config.js';
@@ -30,18 +31,7 @@ describe(loadOrdersConfig.name, () => {
     expect(message).toContain('PAYMENTS_GRPC_URL');
   });
 
-  it('runs in production without INTERNAL_API_KEY (the internal push stays closed)', () => {
-    const config = loadOrdersConfig({
-      ...base,
-      NODE_ENV: 'production',
-      JWT_SECRET: 'a-production-jwt-secret-0123456789abcdef',
-    });
-    expect(config.internalApiKey).toBeUndefined();
-    expect(config.shutdown).toEqual({ drainDelayMs: 5000, graceMs: 10000 });
-  });
-
-  it('requires a real JWT secret in production', () => {
-    expect(() => loadOrdersConfig({ ...base, NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+  it('refuses a JWT secret shorter than 32 characters', () => {
     expect(() => loadOrdersConfig({ ...base, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET/);
   });
 
@@ -70,5 +60,139 @@ describe(loadOrdersConfig.name, () => {
     expect(message).toContain('RECONCILE_INTERVAL_MS');
     expect(message).toContain('RECONCILE_AFTER_MS');
     expect(message).toContain('RECONCILE_BATCH_SIZE');
+  });
+
+  describe('storefront tokens', () => {
+    let ecPem: string;
+    let rsaPem: string;
+    const production = {
+      ...base,
+      NODE_ENV: 'production',
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'orders-api',
+    };
+    const problemsOf = (environment: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadOrdersConfig(environment);
+        return [];
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+      }
+    };
+
+    beforeAll(async () => {
+      ecPem = await exportSPKI((await generateKeyPair('ES256', { extractable: true })).publicKey);
+      rsaPem = await exportSPKI((await generateKeyPair('RS256', { extractable: true })).publicKey);
+    });
+
+    it('verifies HS256 with the development secret when no public key is configured', () => {
+      const { jwt } = loadOrdersConfig(base);
+      expect(jwt).toMatchObject({
+        verification: 'secret',
+        secret: DEV_JWT_SECRET,
+        algorithms: ['HS256'],
+        clockSkewSeconds: 30,
+        rolesClaim: 'roles',
+      });
+    });
+
+    it('refuses HS256 in production, naming JWT_SECRET and the variables to set instead', () => {
+      const secret = 'a-production-secret-of-more-than-32-chars';
+      const problems = problemsOf({ ...production, JWT_SECRET: secret });
+      expect(problems).toEqual([
+        expect.stringMatching(/^JWT_SECRET: .*JWT_JWKS_URL or JWT_PUBLIC_KEY/),
+      ]);
+      expect(problems.join()).not.toContain(secret);
+      expect(problemsOf({ ...production })).toEqual([
+        expect.stringMatching(/^JWT_SECRET: .*JWT_JWKS_URL or JWT_PUBLIC_KEY/),
+      ]);
+    });
+
+    it('runs in production without INTERNAL_API_KEY (the internal push stays closed)', () => {
+      const config = loadOrdersConfig({ ...production, JWT_PUBLIC_KEY: ecPem });
+      expect(config.internalApiKey).toBeUndefined();
+      expect(config.shutdown).toEqual({ drainDelayMs: 5000, graceMs: 10000 });
+    });
+
+    it('requires an issuer and an audience in production', () => {
+      const problems = problemsOf({ ...base, NODE_ENV: 'production', JWT_PUBLIC_KEY: ecPem });
+      expect(problems).toEqual([
+        'JWT_ISSUER: is required in production',
+        'JWT_AUDIENCE: is required in production',
+      ]);
+    });
+
+    it('starts in production with a PEM public key given on one line with \\n escapes', () => {
+      const oneLine = ecPem.trim().replaceAll('\n', '\\n');
+      expect(oneLine).not.toContain('\n');
+      const { jwt } = loadOrdersConfig({ ...production, JWT_PUBLIC_KEY: oneLine });
+      expect(jwt).toMatchObject({
+        verification: 'publicKey',
+        publicKey: ecPem.trim(),
+        algorithms: ['RS256', 'ES256'],
+        issuer: 'https://id.example.com/',
+        audience: 'orders-api',
+      });
+    });
+
+    it('starts in production with an https JWKS URL, and refuses a plain http one there', () => {
+      const jwksUrl = 'https://id.example.com/.well-known/jwks.json';
+      const { jwt } = loadOrdersConfig({ ...production, JWT_JWKS_URL: jwksUrl });
+      expect(jwt.verification).toBe('jwks');
+      expect(jwt.jwks).toEqual({
+        url: new URL(jwksUrl),
+        timeoutMs: 5000,
+        cooldownMs: 30_000,
+        cacheMaxAgeMs: 600_000,
+      });
+      expect(problemsOf({ ...production, JWT_JWKS_URL: 'http://id.example.com/jwks' })).toEqual([
+        'JWT_JWKS_URL: must be an https:// URL in production',
+      ]);
+    });
+
+    it('refuses none, HS256 and unknown names among the algorithms', () => {
+      for (const algorithms of ['none', 'RS256,HS256', 'RS257']) {
+        expect(problemsOf({ ...base, JWT_PUBLIC_KEY: rsaPem, JWT_ALGORITHMS: algorithms })).toEqual(
+          [expect.stringMatching(/^JWT_ALGORITHMS\b.*never none or HS/)],
+        );
+      }
+      expect(
+        loadOrdersConfig({ ...base, JWT_PUBLIC_KEY: rsaPem, JWT_ALGORITHMS: ' PS256, RS256 ' }).jwt
+          .algorithms,
+      ).toEqual(['PS256', 'RS256']);
+    });
+
+    it('refuses algorithms that cannot use the configured key', () => {
+      expect(problemsOf({ ...base, JWT_PUBLIC_KEY: rsaPem, JWT_ALGORITHMS: 'ES256' })).toEqual([
+        'JWT_ALGORITHMS: none of them can verify with JWT_PUBLIC_KEY (a rsa key)',
+      ]);
+    });
+
+    it('refuses ambiguous key settings and a malformed PEM without echoing it', () => {
+      expect(
+        problemsOf({ ...base, JWT_PUBLIC_KEY: ecPem, JWT_JWKS_URL: 'https://id.example.com/jwks' }),
+      ).toEqual(['JWT_PUBLIC_KEY: set either JWT_JWKS_URL or JWT_PUBLIC_KEY, not both']);
+      expect(problemsOf({ ...base, JWT_PUBLIC_KEY: ecPem, JWT_SECRET: 'x'.repeat(32) })).toEqual([
+        expect.stringMatching(/^JWT_SECRET: must be unset/),
+      ]);
+      expect(problemsOf({ ...base, JWT_ALGORITHMS: 'RS256' })).toEqual([
+        expect.stringMatching(/^JWT_ALGORITHMS: applies to JWT_JWKS_URL or JWT_PUBLIC_KEY/),
+      ]);
+      const problems = problemsOf({ ...base, JWT_PUBLIC_KEY: 'not-a-key-SECRETISH' });
+      expect(problems).toEqual([
+        expect.stringMatching(/^JWT_PUBLIC_KEY: must be a PEM public key/),
+      ]);
+      expect(problems.join()).not.toContain('SECRETISH');
+    });
+
+    it('bounds the clock skew to 300 seconds', () => {
+      expect(loadOrdersConfig({ ...base, JWT_CLOCK_SKEW_SECONDS: '0' }).jwt.clockSkewSeconds).toBe(
+        0,
+      );
+      expect(problemsOf({ ...base, JWT_CLOCK_SKEW_SECONDS: '301' })).toEqual([
+        'JWT_CLOCK_SKEW_SECONDS: must be at most 300',
+      ]);
+    });
   });
 });

@@ -3,6 +3,7 @@ import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 import { corsOriginsVariable } from './cors.js';
 import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
+import { jwtAsymmetricKeyIssues, jwtEnv, jwtSettings } from './auth/jwt-config.js';
 
 const schema = z
   .object({
@@ -32,6 +33,7 @@ const schema = z
       ),
     JWT_ISSUER: env.optionalString(),
     JWT_AUDIENCE: env.optionalString(),
+    ...jwtEnv,
     // Unset disables POST /api/v1/webhooks/payment-updates (every request answers 401).
     INTERNAL_API_KEY: env
       .optionalString()
@@ -52,13 +54,7 @@ const schema = z
     ...shutdownVariables,
   })
   .superRefine((value, ctx) => {
-    if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['JWT_SECRET'],
-        message: 'is required in production (the development secret is public)',
-      });
-    }
+    for (const issue of jwtAsymmetricKeyIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
   })
   .transform((value) => ({
     nodeEnv: value.NODE_ENV,
@@ -88,6 +84,7 @@ const schema = z
       secret: value.JWT_SECRET ?? DEV_JWT_SECRET,
       issuer: value.JWT_ISSUER,
       audience: value.JWT_AUDIENCE,
+      ...jwtSettings(value),
     },
     internalApiKey: value.INTERNAL_API_KEY,
     reconciliation: {

@@ -48,9 +48,10 @@ function describeWithoutInput(issue: z.core.$ZodRawIssue): string {
   }
 }
 
-/** The last line of defence for messages of ours (refinements) that might quote the value. */
+/** The last line of defence for messages of ours (refinements) that might quote the value (secrets are
+ * long; shorter values such as `none` are too common in messages to be hidden). */
 function withoutValue(message: string, value: string | undefined): string {
-  if (!value || value.length < 4) return message;
+  if (!value || value.length < 8) return message;
   return message.split(value).join('[value hidden]');
 }
 

@@ -32,6 +32,7 @@ describe('gRPC status mapping', () => {
   it.each([
     ['validation_failed', status.INVALID_ARGUMENT],
     ['not_found', status.NOT_FOUND],
+    ['forbidden', status.PERMISSION_DENIED],
     ['precondition_failed', status.FAILED_PRECONDITION],
     ['unimplemented', status.UNIMPLEMENTED],
     ['unavailable', status.UNAVAILABLE],

@@ -7,6 +7,7 @@ const STATUS_BY_CODE: Record<ErrorCode, GrpcStatus> = {
   bad_request: GrpcStatus.INVALID_ARGUMENT,
   validation_failed: GrpcStatus.INVALID_ARGUMENT,
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
+  forbidden: GrpcStatus.PERMISSION_DENIED,
   not_found: GrpcStatus.NOT_FOUND,
   conflict: GrpcStatus.ABORTED,
   idempotency_key_in_use: GrpcStatus.ABORTED,

@@ -12,6 +12,7 @@ import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE, type ProblemCode } fr
 const CODE_BY_STATUS: Record<number, ProblemCode> = {
   400: 'bad_request',
   401: 'unauthenticated',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',

@@ -28,6 +28,7 @@ export const PROBLEM_TYPES: Record<
   bad_request: { status: 400, title: 'Bad request' },
   validation_failed: { status: 422, title: 'Validation failed' },
   unauthenticated: { status: 401, title: 'Unauthenticated' },
+  forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },

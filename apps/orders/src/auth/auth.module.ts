@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { Authenticator } from './authenticator.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { RolesGuard } from './roles.guard.js';
 
-/** Storefront authentication: the token verifier and the guard of the storefront routes. */
+/** Storefront authentication and authorization: the token verifier and the route guards. */
 @Module({
-  providers: [Authenticator, JwtAuthGuard],
-  exports: [Authenticator, JwtAuthGuard],
+  providers: [Authenticator, JwtAuthGuard, RolesGuard],
+  exports: [Authenticator, JwtAuthGuard, RolesGuard],
 })
 export class AuthModule {}

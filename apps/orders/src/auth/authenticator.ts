@@ -1,30 +1,64 @@
+import { createPublicKey } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyOptions,
+} from 'jose';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { type Principal, rolesOf } from './principal.js';
 
-/** Who a verified storefront token speaks for. */
-export interface Principal {
-  /** The token's `sub`: the customer id. */
-  subject: string;
-}
+export type { Principal } from './principal.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 const SUBJECT = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Verifies a request's bearer token, once per request: the guards and the rate limiter ask the
- * same question and get the same answer. HS256 with the configured secret; no other algorithm is
- * accepted (so neither `none` nor key-confusion tricks pass).
+ * same question and get the same answer. Only the configured algorithms pass, each against the
+ * configured key: an asymmetric public key (PEM or a JWKS URL) in production, HS256 with a
+ * secret in development. jose refuses `none`, and an HS256 token signed with the public key as
+ * HMAC secret fails because HS256 is not among the algorithms whenever a public key is set.
  */
 @Injectable()
 export class Authenticator {
   private readonly logger = new Logger(Authenticator.name);
-  private readonly key: Uint8Array;
+  private readonly checkToken: (token: string) => Promise<{ payload: JWTPayload }>;
   private readonly verified = new WeakMap<object, Promise<Principal | null>>();
 
   constructor(@Inject(ORDERS_CONFIG) private readonly config: OrdersConfig) {
-    this.key = new TextEncoder().encode(config.jwt.secret);
+    const { jwt } = config;
+    const options: JWTVerifyOptions = {
+      algorithms: [...jwt.algorithms],
+      issuer: jwt.issuer,
+      audience: jwt.audience,
+      requiredClaims: ['sub', 'exp'],
+      clockTolerance: jwt.clockSkewSeconds,
+    };
+    if (jwt.jwks) {
+      // jose caches the key set, refetches it for an unknown `kid` at most once per cooldown.
+      const keySet = createRemoteJWKSet(jwt.jwks.url, {
+        timeoutDuration: jwt.jwks.timeoutMs,
+        cooldownDuration: jwt.jwks.cooldownMs,
+        cacheMaxAge: jwt.jwks.cacheMaxAgeMs,
+      });
+      this.checkToken = (token) => jwtVerify(token, keySet, options);
+    } else if (jwt.publicKey) {
+      const key = createPublicKey(jwt.publicKey);
+      this.checkToken = (token) => jwtVerify(token, key, options);
+    } else {
+      const key = new TextEncoder().encode(jwt.secret);
+      this.checkToken = (token) => jwtVerify(token, key, options);
+      if (config.nodeEnv !== 'development') {
+        this.logger.warn(
+          'Storefront tokens are verified with HS256 and JWT_SECRET, which is meant for ' +
+            'development only: set JWT_JWKS_URL or JWT_PUBLIC_KEY.',
+        );
+      }
+    }
   }
 
   /** The request's verified principal; null when it has no valid token (missing, bad, expired). */
@@ -41,17 +75,16 @@ export class Authenticator {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (!token) return null;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        issuer: this.config.jwt.issuer,
-        audience: this.config.jwt.audience,
-        requiredClaims: ['sub', 'exp'],
-        clockTolerance: 30,
-      });
+      const { payload } = await this.checkToken(token);
       if (!payload.sub || !SUBJECT.test(payload.sub)) return null;
-      return { subject: payload.sub };
+      return { subject: payload.sub, roles: rolesOf(payload[this.config.jwt.rolesClaim]) };
     } catch (error) {
-      this.logger.debug(`Rejected token: ${(error as Error).message}`);
+      if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) {
+        this.logger.debug(`Rejected token: ${error.message}`);
+      } else {
+        // The identity provider's key set could not be read: every token fails until it can.
+        this.logger.warn(`Token not verifiable: ${(error as Error).message}`);
+      }
       return null;
     }
   }

@@ -7,3 +7,10 @@ export const CurrentCustomer = createParamDecorator((_: unknown, context: Execut
   if (!customerId) throw new Error('CurrentCustomer used on a route without JwtAuthGuard');
   return customerId;
 });
+
+/** The authenticated principal (subject and roles), set by JwtAuthGuard. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext) => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without JwtAuthGuard');
+  return principal;
+});

@@ -2,8 +2,9 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#common/errors.js';
 import { Authenticator } from './authenticator.js';
+import type { Principal } from './principal.js';
 
-export type AuthenticatedRequest = FastifyRequest & { customerId?: string };
+export type AuthenticatedRequest = FastifyRequest & { customerId?: string; principal?: Principal };
 
 /** Storefront routes: a valid bearer token is required; its `sub` is the customer id. */
 @Injectable()
@@ -22,6 +23,7 @@ export class JwtAuthGuard implements CanActivate {
     if (!principal) {
       throw new DomainError('unauthenticated', 'The bearer token is invalid or expired.');
     }
+    request.principal = principal;
     request.customerId = principal.subject;
     return true;
   }

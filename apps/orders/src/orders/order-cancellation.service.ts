@@ -7,6 +7,7 @@ import { OrdersRepository } from './orders.repository.js';
 import { OrdersService } from './orders.service.js';
 import { snapshotOfPayment } from './payment-snapshot.js';
 import { PaymentUpdatesService } from './payment-updates.service.js';
+import type { Principal } from '../auth/principal.js';
 
 /** A customer cancelling an order they have not paid. */
 @Injectable()
@@ -19,8 +20,8 @@ export class OrderCancellationService {
     private readonly clock: Clock,
   ) {}
 
-  async cancel(customerId: string, orderId: string): Promise<Order> {
-    let order = await this.orders.getOrder(customerId, orderId);
+  async cancel(principal: Principal, orderId: string): Promise<Order> {
+    let order = await this.orders.getOrder(principal, orderId, 'cancel');
     if (order.status === 'pending_payment') {
       // No payment attached yet: nothing to cancel anywhere else. The row lock decides against a
       // checkout attaching its payment at the same moment; whichever comes second sees the other.

@@ -18,7 +18,7 @@ export const ORDER_STATUSES = [
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** Who moved an order, as recorded in its status history. */
-export type StatusChangeSource = 'payment_update' | 'reconciliation' | 'customer';
+export type StatusChangeSource = 'payment_update' | 'reconciliation' | 'customer' | 'admin';
 
 /** Allowed moves. Staying in the same state is always allowed and changes nothing. */
 export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {

@@ -2,8 +2,11 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
-import { CurrentCustomer } from '../auth/current-customer.decorator.js';
+import { CurrentPrincipal } from '../auth/current-customer.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import type { Principal } from '../auth/principal.js';
+import { Roles } from '../auth/roles.decorator.js';
+import { RolesGuard } from '../auth/roles.guard.js';
 import {
   type CreateOrderInput,
   createOrderSchema,
@@ -20,7 +23,7 @@ import { OrdersService } from './orders.service.js';
 import { CHECKOUT_POLICY, DEFAULT_POLICY } from '../rate-limit/rate-limits.js';
 
 @Controller('api/v1/orders')
-@UseGuards(JwtAuthGuard)
+@UseGuards(JwtAuthGuard, RolesGuard)
 export class OrdersHttpController {
   constructor(
     private readonly orders: OrdersService,
@@ -30,8 +33,9 @@ export class OrdersHttpController {
 
   @Post()
   @RateLimitPolicies(DEFAULT_POLICY, CHECKOUT_POLICY)
+  @Roles('customer')
   async create(
-    @CurrentCustomer() customerId: string,
+    @CurrentPrincipal() { subject: customerId }: Principal,
     @IdempotencyKey({ required: true }) key: string,
     @Body(new ZodPipe(createOrderSchema)) input: CreateOrderInput,
     @Req() request: FastifyRequest,
@@ -56,8 +60,9 @@ export class OrdersHttpController {
 
   /** 200 with the canceled order; 409 once it has been paid (it needs a refund instead). */
   @Post(':id/cancel')
+  @Roles('customer')
   async cancel(
-    @CurrentCustomer() customerId: string,
+    @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
     @IdempotencyKey({ required: true }) key: string,
     @Body(new ZodPipe(cancelOrderSchema)) _input: CancelOrderInput,
@@ -66,9 +71,9 @@ export class OrdersHttpController {
   ): Promise<void> {
     const path = `/api/v1/orders/${id}/cancel`;
     const outcome = await this.idempotency.execute(
-      { customerId, key, method: 'POST', path, body: request.body },
+      { customerId: principal.subject, key, method: 'POST', path, body: request.body },
       async () => {
-        const order = await this.cancellation.cancel(customerId, id);
+        const order = await this.cancellation.cancel(principal, id);
         return {
           status: 200,
           headers: { 'content-type': 'application/json; charset=utf-8' },
@@ -80,16 +85,18 @@ export class OrdersHttpController {
   }
 
   @Get(':id')
-  async get(@CurrentCustomer() customerId: string, @Param('id') id: string): Promise<OrderView> {
-    return toOrderView(await this.orders.getOrder(customerId, id));
+  @Roles('customer', 'admin')
+  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<OrderView> {
+    return toOrderView(await this.orders.getOrder(principal, id));
   }
 
   @Get()
+  @Roles('customer')
   async list(
-    @CurrentCustomer() customerId: string,
+    @CurrentPrincipal() principal: Principal,
     @Query(new ZodPipe(listOrdersQuerySchema)) query: ListOrdersQuery,
   ): Promise<{ data: OrderView[]; nextCursor: string | null }> {
-    const page = await this.orders.listOrders(customerId, query);
+    const page = await this.orders.listOrders(principal, query);
     return { data: page.orders.map(toOrderView), nextCursor: page.nextCursor };
   }
 }

@@ -6,6 +6,7 @@ import { OrderItem } from './order-item.entity.js';
 import type { OrderStatus, StatusChangeSource } from './order-status.js';
 import { Order } from './order.entity.js';
 import type { KeyRef } from '../idempotency/idempotency.repository.js';
+import type { OrderScope } from '../auth/principal.js';
 
 /** The order as its row lock shows it: what a change is decided on. */
 export interface LockedOrder {
@@ -124,6 +125,11 @@ export class OrdersRepository {
     return this.withItems(this.db.manager)
       .where('o.id = :id AND o.customer_id = :customerId', { id, customerId })
       .getOne();
+  }
+
+  /** The order when the scope reaches it; a customer's scope is part of the query itself. */
+  findInScope(id: string, scope: OrderScope): Promise<Order | null> {
+    return 'customerId' in scope ? this.findForCustomer(id, scope.customerId) : this.findById(id);
   }
 
   findById(id: string): Promise<Order | null> {

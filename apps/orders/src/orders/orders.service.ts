@@ -13,6 +13,7 @@ import { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
 import { paymentStatusName } from '#contracts/payment-status.js';
 import { countOrderCreated } from '#observability/business-metrics.js';
+import { type OrderAction, orderScope, type Principal } from '../auth/principal.js';
 
 export interface OrderPage {
   orders: Order[];
@@ -84,9 +85,17 @@ export class OrdersService {
     throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
   }
 
-  /** A customer only ever sees their own orders; anyone else's is indistinguishable from none. */
-  async getOrder(customerId: string, orderId: string): Promise<Order> {
-    const order = isUuid(orderId) ? await this.orders.findForCustomer(orderId, customerId) : null;
+  /**
+   * The order, when the principal may do `action` to it. A customer only ever reaches their own
+   * orders; anyone else's is indistinguishable from none. An admin reads and refunds any.
+   */
+  async getOrder(
+    principal: Principal,
+    orderId: string,
+    action: OrderAction = 'read',
+  ): Promise<Order> {
+    const scope = orderScope(principal, action);
+    const order = isUuid(orderId) ? await this.orders.findInScope(orderId, scope) : null;
     if (!order) throw new DomainError('not_found', `Order ${orderId} does not exist.`);
     return order;
   }
@@ -100,10 +109,11 @@ export class OrdersService {
     return order;
   }
 
-  async listOrders(customerId: string, query: ListOrdersQuery): Promise<OrderPage> {
+  /** The principal's own orders: a cursor only positions the page, the owner is in the query. */
+  async listOrders(principal: Principal, query: ListOrdersQuery): Promise<OrderPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     // One extra row tells whether another page exists without a count query.
-    const rows = await this.orders.listForCustomer(customerId, query.limit + 1, after);
+    const rows = await this.orders.listForCustomer(principal.subject, query.limit + 1, after);
     const orders = rows.slice(0, query.limit);
     const last = orders.at(-1);
     return {

@@ -1,8 +1,11 @@
 import { Body, Controller, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodPipe } from '#common/validation.js';
-import { CurrentCustomer } from '../auth/current-customer.decorator.js';
+import { CurrentPrincipal } from '../auth/current-customer.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import type { Principal } from '../auth/principal.js';
+import { Roles } from '../auth/roles.decorator.js';
+import { RolesGuard } from '../auth/roles.guard.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { sendOutcome } from '../idempotency/send-outcome.js';
@@ -12,17 +15,18 @@ import { toRefundView } from './refund.view.js';
 import { RefundsService } from './refunds.service.js';
 
 @Controller('api/v1/orders')
-@UseGuards(JwtAuthGuard)
+@UseGuards(JwtAuthGuard, RolesGuard)
 export class RefundsHttpController {
   constructor(
     private readonly refunds: RefundsService,
     private readonly idempotency: IdempotencyService,
   ) {}
 
-  /** 201 with the refund and the order after it. */
+  /** 201 with the refund and the order after it. An admin may refund any customer's order. */
   @Post(':id/refunds')
+  @Roles('customer', 'admin')
   async create(
-    @CurrentCustomer() customerId: string,
+    @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
     @IdempotencyKey({ required: true }) key: string,
     @Body(new ZodPipe(createRefundSchema)) input: CreateRefundInput,
@@ -30,9 +34,15 @@ export class RefundsHttpController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const outcome = await this.idempotency.execute(
-      { customerId, key, method: 'POST', path: `/api/v1/orders/${id}/refunds`, body: request.body },
+      {
+        customerId: principal.subject,
+        key,
+        method: 'POST',
+        path: `/api/v1/orders/${id}/refunds`,
+        body: request.body,
+      },
       async () => {
-        const { refund, order } = await this.refunds.refund(customerId, id, input, key);
+        const { refund, order } = await this.refunds.refund(principal, id, input, key);
         return {
           status: 201,
           headers: { 'content-type': 'application/json; charset=utf-8' },

@@ -8,8 +8,12 @@ import { snapshotOfPayment } from '../orders/payment-snapshot.js';
 import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { CreateRefundInput } from './dto/create-refund.dto.js';
+import type { Principal } from '../auth/principal.js';
 
-/** A customer refunding all or part of a paid order. payments and Stripe move the money. */
+/**
+ * A customer refunding all or part of their paid order, or an admin any paid order. payments and
+ * Stripe move the money.
+ */
 @Injectable()
 export class RefundsService {
   constructor(
@@ -25,12 +29,12 @@ export class RefundsService {
    * reaches payments with the same key and gets the same refund back.
    */
   async refund(
-    customerId: string,
+    principal: Principal,
     orderId: string,
     input: CreateRefundInput,
     requestKey: string,
   ): Promise<{ refund: Refund; order: Order }> {
-    const order = await this.orders.getOrder(customerId, orderId);
+    const order = await this.orders.getOrder(principal, orderId, 'refund');
     assertRefundable(order);
     const remaining = order.amount - order.amountRefunded;
     if (input.amount !== undefined && input.amount > remaining) {
@@ -50,11 +54,11 @@ export class RefundsService {
             : { amount: String(input.amount), currency: order.currency },
         reason: input.reason ?? '',
       },
-      refundKey(order.id, customerId, requestKey),
+      refundKey(order.id, principal.subject, requestKey),
     );
     const updated = await this.paymentUpdates.apply(
       { ...snapshotOfPayment(payment), orderId: order.id },
-      'customer',
+      order.customerId === principal.subject ? 'customer' : 'admin',
     );
     return { refund, order: updated };
   }
@@ -83,7 +87,7 @@ function assertRefundable(order: Order): void {
 }
 
 /**
- * payments' key for the refund a REST request asks for: one per (customer, REST key), so retries
+ * payments' key for the refund a REST request asks for: one per (caller, REST key), so retries
  * of one request map to one refund and two requests never share one. Hashed to keep the key
  * short and to keep the customer's key out of payments' records.
  */

@@ -3,6 +3,7 @@ import { CreateIdempotencyKeys1763777300000 } from './1763777300000-CreateIdempo
 import { AddOrderPaymentDetails1763777500000 } from './1763777500000-AddOrderPaymentDetails.js';
 import { CreateOrderStatusHistory1763777510000 } from './1763777510000-CreateOrderStatusHistory.js';
 import { AddOrderReconciliation1763777520000 } from './1763777520000-AddOrderReconciliation.js';
+import { AddAdminStatusSource1763777530000 } from './1763777530000-AddAdminStatusSource.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AddOrderPaymentDetails1763777500000,
   CreateOrderStatusHistory1763777510000,
   AddOrderReconciliation1763777520000,
+  AddAdminStatusSource1763777530000,
 ];
