@@ -163,6 +163,8 @@ const SECRETS = {
   JWT_SECRET: 'compose-spec-jwt-secret-0123456789abcdefghij',
   STRIPE_SECRET_KEY: 'sk_test_compose_spec',
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_spec',
+  PAYMENTS_GRPC_TOKEN: 'compose-spec-orders-to-payments-token-0123456789',
+  ORDERS_GRPC_TOKEN: 'compose-spec-payments-to-orders-token-0123456789',
 };
 
 /** The environment a container of this service gets, as compose would pass it. */
@@ -400,12 +402,14 @@ describe('docker-compose.yml', () => {
     expect(service('otel-collector').dependsOn).toMatchObject({ jaeger: 'service_healthy' });
   });
 
-  it('refuses to start without JWT_SECRET, STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+  it('refuses to start without JWT_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and the gRPC tokens', () => {
     const required = new Set(
       [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]),
     );
     expect([...required].sort()).toEqual([
       'JWT_SECRET',
+      'ORDERS_GRPC_TOKEN',
+      'PAYMENTS_GRPC_TOKEN',
       'STRIPE_SECRET_KEY',
       'STRIPE_WEBHOOK_SECRET',
     ]);
@@ -439,6 +443,13 @@ describe('docker-compose.yml', () => {
     // No STRIPE_API_URL: the real Stripe API.
     expect(payments.stripe.apiUrl).toBeUndefined();
     expect(payments.webhooks.secrets).toEqual([SECRETS.STRIPE_WEBHOOK_SECRET]);
+    // Each service accepts the token the other presents, under the caller's name.
+    expect(payments.grpcTrust.callers).toEqual([
+      { caller: 'orders', token: orders.payments.token },
+    ]);
+    expect(orders.grpcTrust.callers).toEqual([
+      { caller: 'payments', token: payments.orders.token },
+    ]);
   });
 
   it('the offline profile, as documented, points payments at the stand-in and its webhooks back', () => {
@@ -448,6 +459,8 @@ describe('docker-compose.yml', () => {
     );
     expect(Object.keys(documented).sort()).toEqual([
       'JWT_SECRET',
+      'ORDERS_GRPC_TOKEN',
+      'PAYMENTS_GRPC_TOKEN',
       'STRIPE_API_URL',
       'STRIPE_SECRET_KEY',
       'STRIPE_WEBHOOK_SECRET',
@@ -855,7 +868,12 @@ describe('external validators', () => {
         );
       const ok = run(SECRETS);
       expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
-      const missing = run({ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' });
+      const missing = run({
+        STRIPE_SECRET_KEY: 'sk_test_x',
+        STRIPE_WEBHOOK_SECRET: 'whsec_x',
+        PAYMENTS_GRPC_TOKEN: SECRETS.PAYMENTS_GRPC_TOKEN,
+        ORDERS_GRPC_TOKEN: SECRETS.ORDERS_GRPC_TOKEN,
+      });
       expect(missing.status).not.toBe(0);
       expect(missing.stderr).toContain('set JWT_SECRET');
     },

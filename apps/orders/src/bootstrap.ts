@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import { configureHttp, httpAdapter } from '#common/http.js';
+import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
@@ -35,8 +37,18 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       url: `${config.grpc.host}:${config.grpc.port}`,
       loader: grpcLoaderOptions(),
       gracefulShutdown: true,
+      credentials: serverCredentials(config.grpcTrust.tls),
+      channelOptions: {
+        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+      },
     },
   });
+  if (config.nodeEnv === 'production') {
+    warnOfPlaintextGrpc(logger, {
+      'orders gRPC server': config.grpcTrust.tls,
+      'payments gRPC client': config.payments.tls,
+    });
+  }
   await app.startAllMicroservices();
   await app.listen({ port: config.http.port, host: config.http.host });
   return app;

@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
+import {
+  clientTls,
+  grpcEnv,
+  refineClientTls,
+  refineProductionGrpcTokens,
+  refineServerTls,
+  serverTls,
+} from '#common/grpc-config.js';
 
 const schema = z
   .object({
@@ -37,8 +45,22 @@ const schema = z
     RECONCILE_INTERVAL_MS: env.positiveInt(60_000),
     RECONCILE_AFTER_MS: env.positiveInt(15 * 60_000),
     RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
+    ORDERS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
+    ...grpcEnv.serverTls('ORDERS'),
+    PAYMENTS_GRPC_TOKEN: grpcEnv.token(),
+    ...grpcEnv.clientTls('PAYMENTS'),
   })
   .superRefine((value, ctx) => {
+    refineServerTls('ORDERS', value, ctx);
+    refineClientTls('PAYMENTS', value, ctx);
+    refineProductionGrpcTokens(
+      value.NODE_ENV,
+      {
+        ORDERS_GRPC_INBOUND_TOKENS: value.ORDERS_GRPC_INBOUND_TOKENS?.map((c) => c.token),
+        PAYMENTS_GRPC_TOKEN: value.PAYMENTS_GRPC_TOKEN ? [value.PAYMENTS_GRPC_TOKEN] : undefined,
+      },
+      ctx,
+    );
     if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
       ctx.addIssue({
         code: 'custom',
@@ -52,9 +74,17 @@ const schema = z
     logLevel: value.LOG_LEVEL,
     http: { host: value.ORDERS_HTTP_HOST, port: value.ORDERS_HTTP_PORT },
     grpc: { host: value.ORDERS_GRPC_HOST, port: value.ORDERS_GRPC_PORT },
+    grpcTrust: {
+      callers: value.ORDERS_GRPC_INBOUND_TOKENS ?? [
+        { caller: 'payments', token: DEV_GRPC_TOKENS.paymentsToOrders },
+      ],
+      tls: serverTls('ORDERS', value),
+    },
     database: { url: value.ORDERS_DATABASE_URL, poolSize: value.ORDERS_DATABASE_POOL_SIZE },
     payments: {
       url: value.PAYMENTS_GRPC_URL,
+      token: value.PAYMENTS_GRPC_TOKEN ?? DEV_GRPC_TOKENS.ordersToPayments,
+      tls: clientTls('PAYMENTS', value),
       timeoutMs: value.PAYMENTS_GRPC_TIMEOUT_MS,
       retry: {
         maxAttempts: value.PAYMENTS_RETRY_MAX_ATTEMPTS,
