@@ -170,6 +170,8 @@ const SECRETS = {
   JWT_AUDIENCE: 'orders-api',
   STRIPE_SECRET_KEY: 'sk_test_compose_spec',
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_spec',
+  PAYMENTS_GRPC_TOKEN: 'compose-spec-orders-to-payments-token-0123456789',
+  ORDERS_GRPC_TOKEN: 'compose-spec-payments-to-orders-token-0123456789',
 };
 
 /** The environment a container of this service gets, as compose would pass it. */
@@ -407,13 +409,15 @@ describe('docker-compose.yml', () => {
     expect(service('otel-collector').dependsOn).toMatchObject({ jaeger: 'service_healthy' });
   });
 
-  it('refuses to start without JWT_ISSUER, JWT_AUDIENCE, STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+  it('refuses to start without JWT_ISSUER, JWT_AUDIENCE, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and the gRPC tokens', () => {
     const required = new Set(
       [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]),
     );
     expect([...required].sort()).toEqual([
       'JWT_AUDIENCE',
       'JWT_ISSUER',
+      'ORDERS_GRPC_TOKEN',
+      'PAYMENTS_GRPC_TOKEN',
       'STRIPE_SECRET_KEY',
       'STRIPE_WEBHOOK_SECRET',
     ]);
@@ -451,6 +455,13 @@ describe('docker-compose.yml', () => {
     // No STRIPE_API_URL: the real Stripe API.
     expect(payments.stripe.apiUrl).toBeUndefined();
     expect(payments.webhooks.secrets).toEqual([SECRETS.STRIPE_WEBHOOK_SECRET]);
+    // Each service accepts the token the other presents, under the caller's name.
+    expect(payments.grpcTrust.callers).toEqual([
+      { caller: 'orders', token: orders.payments.token },
+    ]);
+    expect(orders.grpcTrust.callers).toEqual([
+      { caller: 'payments', token: payments.orders.token },
+    ]);
   });
 
   it('the offline profile, as documented, points payments at the stand-in and its webhooks back', () => {
@@ -461,6 +472,8 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(documented).sort()).toEqual([
       'JWT_AUDIENCE',
       'JWT_ISSUER',
+      'ORDERS_GRPC_TOKEN',
+      'PAYMENTS_GRPC_TOKEN',
       'STRIPE_ALLOW_INSECURE_API_URL',
       'STRIPE_API_URL',
       'STRIPE_SECRET_KEY',
@@ -872,7 +885,12 @@ describe('external validators', () => {
         );
       const ok = run(SECRETS);
       expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
-      const missing = run({ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' });
+      const missing = run({
+        STRIPE_SECRET_KEY: 'sk_test_x',
+        STRIPE_WEBHOOK_SECRET: 'whsec_x',
+        PAYMENTS_GRPC_TOKEN: SECRETS.PAYMENTS_GRPC_TOKEN,
+        ORDERS_GRPC_TOKEN: SECRETS.ORDERS_GRPC_TOKEN,
+      });
       expect(missing.status).not.toBe(0);
       expect(missing.stderr).toMatch(/set JWT_(ISSUER|AUDIENCE)/);
     },

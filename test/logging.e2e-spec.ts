@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import {
+  DEV_GRPC_TOKENS,
+  DEV_JWT_SECRET,
+  DEV_WEBHOOK_SECRET,
+  STAND_IN_STRIPE_KEY,
+} from '#common/defaults.js';
+import { grpcClient, grpcError } from './support/grpc.js';
 import type { OrderBody } from './support/http.js';
 import type { OtlpReceiver } from './support/otlp-receiver.js';
 import { ProcessStack } from './support/process-stack.js';
@@ -75,7 +81,12 @@ describe('structured logs (end to end, separate processes)', () => {
   let ordersUrl: string;
   let paymentsUrl: string;
   let token: string;
-  const secrets: string[] = [DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY];
+  const secrets: string[] = [
+    DEV_JWT_SECRET,
+    DEV_WEBHOOK_SECRET,
+    STAND_IN_STRIPE_KEY,
+    ...Object.values(DEV_GRPC_TOKENS),
+  ];
 
   beforeAll(async () => {
     stack = await ProcessStack.start({
@@ -269,6 +280,25 @@ describe('structured logs (end to end, separate processes)', () => {
     expect(access).toMatchObject({ route: '/webhooks/stripe', status: 200 });
     expect(access.trace_id).toBe(ignored.trace_id);
     expect(access.span_id).not.toBe(ignored.span_id); // the service's own span
+  });
+
+  it('logs a gRPC call refused for its service token, without the token', async () => {
+    const wrong = 'a-service-token-nobody-issued-0123456789abcdef';
+    secrets.push(wrong);
+    const client = grpcClient('payments', stack.paymentsGrpcUrl, { token: wrong });
+    try {
+      const error = await grpcError(client.call('GetPayment', { paymentId: order.payment!.id }));
+      expect(error.code).toBe(16);
+    } finally {
+      client.close();
+    }
+    const refusal = await logged(payments, (line) => line.context === 'ServiceAuth');
+    expect(refusal).toMatchObject({
+      level: 'warn',
+      msg: expect.stringMatching(
+        /^refused \/payments\.v1\.PaymentService\/GetPayment from .+: unknown service credential$/,
+      ),
+    });
   });
 
   it('logs none of the secrets, and only JSON lines', () => {

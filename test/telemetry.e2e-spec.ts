@@ -85,6 +85,8 @@ describe('telemetry (end to end, separate processes)', () => {
     )!;
     expect(grpcClient).toBeDefined();
     expect(grpcServer.parentSpanId).toBe(grpcClient.spanId);
+    // The caller its service token identified.
+    expect(grpcServer.attributes['rpc.caller']).toBe('orders');
     expect(ancestors(grpcClient, spans)).toContain(root);
 
     const paymentsDbSpans = spans.filter(

@@ -11,6 +11,8 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { grpcLoaderOptions, IDEMPOTENCY_KEY_METADATA, paymentsProtoPath } from '#contracts/grpc.js';
+import { DEV_GRPC_TOKENS } from '#common/defaults.js';
+import { serviceAuthInterceptor, ServiceTokens } from '#common/grpc-auth.js';
 import type { Money } from '#contracts/generated/common/v1/money.js';
 import {
   type Payment,
@@ -44,6 +46,7 @@ class Refusal extends Error {
  * It keeps payments in memory and behaves like payments on the happy paths (one payment per order,
  * versions that grow with each change, cancels and refunds with their refusals, keyed repeats of
  * refunds), records every call, and answers any method with a chosen gRPC status on demand.
+ * Like payments, it answers UNAUTHENTICATED to calls without orders' (development) service token.
  */
 export class FakePayments {
   /** CreatePayment calls received. */
@@ -66,7 +69,14 @@ export class FakePayments {
     const root = loadPackageDefinition(loadSync(paymentsProtoPath(), grpcLoaderOptions()));
     const service = ((root.payments as GrpcObject).v1 as GrpcObject)
       .PaymentService as ServiceClientConstructor;
-    const server = new Server();
+    // Checks orders' service token like payments does, so every test proves each call carries it.
+    const server = new Server({
+      interceptors: [
+        serviceAuthInterceptor(
+          new ServiceTokens([{ caller: 'orders', token: DEV_GRPC_TOKENS.ordersToPayments }]),
+        ),
+      ],
+    });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
         error ? reject(error) : resolve(bound),

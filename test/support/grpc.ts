@@ -1,4 +1,5 @@
 import {
+  type ChannelCredentials,
   credentials,
   type GrpcObject,
   loadPackageDefinition,
@@ -9,6 +10,8 @@ import {
 import { loadSync, type Options } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcLoaderOptions, ordersProtoPath, paymentsProtoPath } from '#contracts/grpc.js';
+import { DEV_GRPC_TOKENS } from '#common/defaults.js';
+import { bearer } from '#common/grpc-auth.js';
 
 type UnaryMethod = (
   request: unknown,
@@ -21,19 +24,62 @@ export interface RawGrpcClient {
   close(): void;
 }
 
+type ServiceName = 'payments' | 'orders';
+
+const SERVICES = {
+  payments: { protoPath: paymentsProtoPath, name: 'payments.v1.PaymentService' },
+  orders: { protoPath: ordersProtoPath, name: 'orders.v1.OrderService' },
+} as const;
+
+/** The token the real caller of each service presents (development defaults). */
+export const DEV_TOKEN_FOR: Record<ServiceName, string> = {
+  payments: DEV_GRPC_TOKENS.ordersToPayments,
+  orders: DEV_GRPC_TOKENS.paymentsToOrders,
+};
+
+export interface GrpcClientOptions {
+  /** The service token sent on every call; null sends none. Default: the real caller's. */
+  token?: string | null;
+  /** Default: plaintext. */
+  credentials?: ChannelCredentials;
+}
+
 /**
  * A plain grpc-js client, built from the protos the way any other service would build one, so
  * tests see exactly what goes over the wire.
  */
-export function grpcClient(service: 'payments' | 'orders', address: string): RawGrpcClient {
-  return service === 'payments'
-    ? rawClient(paymentsProtoPath(), 'payments.v1.PaymentService', address, grpcLoaderOptions())
-    : rawClient(ordersProtoPath(), 'orders.v1.OrderService', address, grpcLoaderOptions());
+export function grpcClient(
+  service: ServiceName,
+  address: string,
+  options: GrpcClientOptions = {},
+): RawGrpcClient {
+  const { protoPath, name } = SERVICES[service];
+  const token = options.token === undefined ? DEV_TOKEN_FOR[service] : options.token;
+  return rawClient(protoPath(), name, address, grpcLoaderOptions(), {
+    credentials: options.credentials,
+    metadata: token === null ? {} : { authorization: bearer(token) },
+  });
 }
 
-/** Asks a server's standard grpc.health.v1 service about one service. */
-export async function grpcHealth(address: string, service: string): Promise<string> {
-  const client = rawClient(healthProtoPath, 'grpc.health.v1.Health', address, { enums: String });
+/** Every method of the service, as its proto declares them (`CreatePayment`, ...). */
+export function serviceMethods(service: ServiceName): string[] {
+  const { protoPath, name } = SERVICES[service];
+  return Object.keys(loadSync(protoPath(), grpcLoaderOptions())[name]);
+}
+
+/** Asks a server's standard grpc.health.v1 service about one service (no service token). */
+export async function grpcHealth(
+  address: string,
+  service: string,
+  channel?: ChannelCredentials,
+): Promise<string> {
+  const client = rawClient(
+    healthProtoPath,
+    'grpc.health.v1.Health',
+    address,
+    { enums: String },
+    { credentials: channel },
+  );
   try {
     return (await client.call<{ status: string }>('check', { service })).status;
   } finally {
@@ -46,6 +92,7 @@ function rawClient(
   name: string,
   address: string,
   options: Options,
+  defaults: { credentials?: ChannelCredentials; metadata?: Record<string, string> } = {},
 ): RawGrpcClient {
   const root = loadPackageDefinition(loadSync(protoPath, options));
   const Client = name
@@ -54,11 +101,13 @@ function rawClient(
       (node, key) => (node as GrpcObject)[key] as GrpcObject,
       root,
     ) as ServiceClientConstructor;
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, defaults.credentials ?? credentials.createInsecure());
   return {
     call<T>(method: string, request: unknown, metadata: Record<string, string> = {}): Promise<T> {
       const md = new Metadata();
-      for (const [key, value] of Object.entries(metadata)) md.set(key, value);
+      for (const [key, value] of Object.entries({ ...defaults.metadata, ...metadata })) {
+        md.set(key, value);
+      }
       const unary = (client as unknown as Record<string, UnaryMethod>)[method];
       return new Promise<T>((resolve, reject) => {
         unary.call(client, request, md, (error, response) =>

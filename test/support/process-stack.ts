@@ -103,6 +103,10 @@ export class ProcessStack {
     return `http://127.0.0.1:${this.ports.paymentsHttp}`;
   }
 
+  get paymentsGrpcUrl(): string {
+    return `127.0.0.1:${this.ports.paymentsGrpc}`;
+  }
+
   async restartPayments(): Promise<void> {
     await this.payments.stop();
     this.payments = await ServiceProcess.start(

@@ -4,6 +4,8 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
@@ -39,10 +41,20 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       url: `${config.grpc.host}:${config.grpc.port}`,
       loader: grpcLoaderOptions(),
       gracefulShutdown: true,
+      credentials: serverCredentials(config.grpcTrust.tls),
+      channelOptions: {
+        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+      },
       onLoadPackageDefinition: (_pkg: unknown, server: Server) =>
         app.get(ServingState).trackGrpcServer(server),
     },
   });
+  if (config.nodeEnv === 'production') {
+    warnOfPlaintextGrpc(logger, {
+      'orders gRPC server': config.grpcTrust.tls,
+      'payments gRPC client': config.payments.tls,
+    });
+  }
   await app.startAllMicroservices();
   await app.listen({ port: config.http.port, host: config.http.host });
   return app;

@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 import { corsOriginsVariable } from './cors.js';
 import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 import { jwtAsymmetricKeyIssues, jwtEnv, jwtSettings } from './auth/jwt-config.js';
+import {
+  clientTls,
+  grpcEnv,
+  refineClientTls,
+  refineProductionGrpcTokens,
+  refineServerTls,
+  serverTls,
+} from '#common/grpc-config.js';
 
 const schema = z
   .object({
@@ -52,18 +60,40 @@ const schema = z
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
+    ORDERS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
+    ...grpcEnv.serverTls('ORDERS'),
+    PAYMENTS_GRPC_TOKEN: grpcEnv.token(),
+    ...grpcEnv.clientTls('PAYMENTS'),
   })
   .superRefine((value, ctx) => {
     for (const issue of jwtAsymmetricKeyIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
+    refineServerTls('ORDERS', value, ctx);
+    refineClientTls('PAYMENTS', value, ctx);
+    refineProductionGrpcTokens(
+      value.NODE_ENV,
+      {
+        ORDERS_GRPC_INBOUND_TOKENS: value.ORDERS_GRPC_INBOUND_TOKENS?.map((c) => c.token),
+        PAYMENTS_GRPC_TOKEN: value.PAYMENTS_GRPC_TOKEN ? [value.PAYMENTS_GRPC_TOKEN] : undefined,
+      },
+      ctx,
+    );
   })
   .transform((value) => ({
     nodeEnv: value.NODE_ENV,
     logLevel: value.LOG_LEVEL,
     http: { host: value.ORDERS_HTTP_HOST, port: value.ORDERS_HTTP_PORT },
     grpc: { host: value.ORDERS_GRPC_HOST, port: value.ORDERS_GRPC_PORT },
+    grpcTrust: {
+      callers: value.ORDERS_GRPC_INBOUND_TOKENS ?? [
+        { caller: 'payments', token: DEV_GRPC_TOKENS.paymentsToOrders },
+      ],
+      tls: serverTls('ORDERS', value),
+    },
     database: { url: value.ORDERS_DATABASE_URL, poolSize: value.ORDERS_DATABASE_POOL_SIZE },
     payments: {
       url: value.PAYMENTS_GRPC_URL,
+      token: value.PAYMENTS_GRPC_TOKEN ?? DEV_GRPC_TOKENS.ordersToPayments,
+      tls: clientTls('PAYMENTS', value),
       timeoutMs: value.PAYMENTS_GRPC_TIMEOUT_MS,
       retry: {
         maxAttempts: value.PAYMENTS_RETRY_MAX_ATTEMPTS,

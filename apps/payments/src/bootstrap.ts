@@ -5,6 +5,8 @@ import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { traceInstance } from '#observability/spans.js';
@@ -52,6 +54,10 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
       url: `${config.grpc.host}:${config.grpc.port}`,
       loader: grpcLoaderOptions(),
       gracefulShutdown: true,
+      credentials: serverCredentials(config.grpcTrust.tls),
+      channelOptions: {
+        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+      },
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
         grpcHealth.addToServer(server);
         serving.trackGrpcServer(server);
@@ -59,6 +65,12 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
     },
   });
 
+  if (config.nodeEnv === 'production') {
+    warnOfPlaintextGrpc(logger, {
+      'payments gRPC server': config.grpcTrust.tls,
+      'orders gRPC client': config.orders.tls,
+    });
+  }
   await app.startAllMicroservices();
   await app.listen({ port: config.http.port, host: config.http.host });
   return app;

@@ -1,7 +1,20 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import {
+  DEFAULT_PORTS,
+  DEV_GRPC_TOKENS,
+  DEV_WEBHOOK_SECRET,
+  STAND_IN_STRIPE_KEY,
+} from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
+import {
+  clientTls,
+  grpcEnv,
+  refineClientTls,
+  refineProductionGrpcTokens,
+  refineServerTls,
+  serverTls,
+} from '#common/grpc-config.js';
 
 const schema = z
   .object({
@@ -44,8 +57,22 @@ const schema = z
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
+    PAYMENTS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
+    ...grpcEnv.serverTls('PAYMENTS'),
+    ORDERS_GRPC_TOKEN: grpcEnv.token(),
+    ...grpcEnv.clientTls('ORDERS'),
   })
   .superRefine((value, ctx) => {
+    refineServerTls('PAYMENTS', value, ctx);
+    refineClientTls('ORDERS', value, ctx);
+    refineProductionGrpcTokens(
+      value.NODE_ENV,
+      {
+        PAYMENTS_GRPC_INBOUND_TOKENS: value.PAYMENTS_GRPC_INBOUND_TOKENS?.map((c) => c.token),
+        ORDERS_GRPC_TOKEN: value.ORDERS_GRPC_TOKEN ? [value.ORDERS_GRPC_TOKEN] : undefined,
+      },
+      ctx,
+    );
     if (value.PAYMENTS_FAULT_INJECTION === 'true' && value.NODE_ENV !== 'test') {
       ctx.addIssue({
         code: 'custom',
@@ -76,13 +103,24 @@ const schema = z
     logLevel: value.LOG_LEVEL,
     http: { host: value.PAYMENTS_HTTP_HOST, port: value.PAYMENTS_HTTP_PORT },
     grpc: { host: value.PAYMENTS_GRPC_HOST, port: value.PAYMENTS_GRPC_PORT },
+    grpcTrust: {
+      callers: value.PAYMENTS_GRPC_INBOUND_TOKENS ?? [
+        { caller: 'orders', token: DEV_GRPC_TOKENS.ordersToPayments },
+      ],
+      tls: serverTls('PAYMENTS', value),
+    },
     database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
     stripe: stripeSettings(value),
     webhooks: {
       secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),
       toleranceSeconds: value.STRIPE_WEBHOOK_TOLERANCE_S,
     },
-    orders: { url: value.ORDERS_GRPC_URL, timeoutMs: value.ORDERS_GRPC_TIMEOUT_MS },
+    orders: {
+      url: value.ORDERS_GRPC_URL,
+      token: value.ORDERS_GRPC_TOKEN ?? DEV_GRPC_TOKENS.paymentsToOrders,
+      tls: clientTls('ORDERS', value),
+      timeoutMs: value.ORDERS_GRPC_TIMEOUT_MS,
+    },
     outbox: {
       pollIntervalMs: value.OUTBOX_POLL_INTERVAL_MS,
       batchSize: value.OUTBOX_BATCH_SIZE,

@@ -22,3 +22,15 @@ export const STAND_IN_STRIPE_KEY = 'sk_test_stand_in';
  * production.
  */
 export const DEV_WEBHOOK_SECRET = 'whsec_dev_stand_in_0123456789abcdef';
+
+/**
+ * The development service tokens of the gRPC calls between the services, documented in
+ * .env.example: each service presents and accepts them when its token variables are unset outside
+ * production. Production refuses them.
+ */
+export const DEV_GRPC_TOKENS = {
+  /** What orders presents to payments. */
+  ordersToPayments: 'dev-only-orders-to-payments-grpc-token-0123456789',
+  /** What payments presents to orders. */
+  paymentsToOrders: 'dev-only-payments-to-orders-grpc-token-0123456789',
+} as const;

@@ -6,17 +6,26 @@ import {
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { type Observable, tap } from 'rxjs';
+import { Metadata } from '@grpc/grpc-js';
 import { recordRpcDuration } from '#observability/rpc-metrics.js';
+import { annotate } from '#observability/spans.js';
+import { CALLER_METADATA } from './grpc-auth.js';
 import { toGrpcError } from './grpc-status.js';
 import { isDomainError } from './errors.js';
 
-/** Records `rpc.server.duration` for every gRPC handler of the service. */
+/**
+ * Records `rpc.server.duration` for every gRPC handler of the service, and puts the caller the
+ * service-auth interceptor identified on the server span (`rpc.caller`).
+ */
 @Injectable()
 export class GrpcMetricsInterceptor implements NestInterceptor {
   constructor(private readonly service: string) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'rpc') return next.handle();
+    const metadata: unknown = context.switchToRpc().getContext();
+    const [caller] = metadata instanceof Metadata ? metadata.get(CALLER_METADATA) : [];
+    if (typeof caller === 'string') annotate({ 'rpc.caller': caller });
     const started = performance.now();
     const method = context.getHandler().name;
     const record = (statusCode: number) =>

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
+import { channelCredentials } from '#common/grpc-tls.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PAYMENTS_GRPC, PaymentsClient } from './payments.client.js';
@@ -22,6 +23,7 @@ const RECONNECT_BACKOFF = {
             package: PAYMENTS_PACKAGE,
             protoPath: paymentsProtoPath(),
             url: config.payments.url,
+            credentials: channelCredentials(config.payments.tls),
             loader: grpcLoaderOptions(),
             channelOptions: RECONNECT_BACKOFF,
           },

@@ -15,6 +15,7 @@ import {
 } from 'cockatiel';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '#common/errors.js';
+import { bearer, SERVICE_AUTH_METADATA } from '#common/grpc-auth.js';
 import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
@@ -183,6 +184,7 @@ export class PaymentsClient implements OnModuleInit {
     idempotencyKey?: string,
   ): Promise<Res> {
     const metadata = new Metadata();
+    metadata.set(SERVICE_AUTH_METADATA, bearer(this.config.payments.token));
     if (idempotencyKey !== undefined) metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
     const call = (this.service[method] as unknown as UnaryCall<Req, Res>).bind(this.service);
     const rpcMethod = method.charAt(0).toUpperCase() + method.slice(1);

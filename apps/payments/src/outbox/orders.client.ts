@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { type CallOptions, Metadata } from '@grpc/grpc-js';
 import { lastValueFrom, type Observable } from 'rxjs';
+import { bearer, SERVICE_AUTH_METADATA } from '#common/grpc-auth.js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
 import {
@@ -35,6 +36,7 @@ export class OrdersClient implements OnModuleInit {
     idempotencyKey: string,
   ): Promise<UpdateOrderPaymentStatusResponse> {
     const metadata = new Metadata();
+    metadata.set(SERVICE_AUTH_METADATA, bearer(this.config.orders.token));
     metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
     const call = this.service.updateOrderPaymentStatus.bind(this.service) as UnaryCall<
       UpdateOrderPaymentStatusRequest,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
+import { channelCredentials } from '#common/grpc-tls.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { ORDERS_GRPC, OrdersClient } from './orders.client.js';
@@ -18,6 +19,7 @@ import { OutboxRepository } from './outbox.repository.js';
             package: ORDERS_PACKAGE,
             protoPath: ordersProtoPath(),
             url: config.orders.url,
+            credentials: channelCredentials(config.orders.tls),
             loader: grpcLoaderOptions(),
             channelOptions: {
               'grpc.initial_reconnect_backoff_ms': 250,
