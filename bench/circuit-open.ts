@@ -1,6 +1,6 @@
 // Measures how fast orders answers POST /api/v1/orders while payments is down and the circuit is
 // open: `npm run bench:circuit-open`. Loopback only; the measuring loop is bounded in time.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,16 @@ import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
 import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
+
+// Production refuses the public development tokens of the gRPC calls: fresh ones for each run.
+const toOrders = randomBytes(24).toString('base64url');
+const toPayments = randomBytes(24).toString('base64url');
+const grpcTokens = {
+  ORDERS_GRPC_INBOUND_TOKENS: `payments=${toOrders}`,
+  ORDERS_GRPC_TOKEN: toOrders,
+  PAYMENTS_GRPC_INBOUND_TOKENS: `orders=${toPayments}`,
+  PAYMENTS_GRPC_TOKEN: toPayments,
+};
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 // Production refuses HS256: the services verify ES256 tokens against a key pair made per run.
@@ -45,6 +55,7 @@ try {
       NODE_ENV: 'production',
       LOG_LEVEL: 'fatal',
       ...jwtEnv,
+      ...grpcTokens,
       ORDERS_HTTP_PORT: String(httpPort),
       ORDERS_GRPC_PORT: String(grpcPort),
       ORDERS_DATABASE_URL: postgres.url('orders'),

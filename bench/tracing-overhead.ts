@@ -18,6 +18,16 @@ import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
 import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
 
+// Production refuses the public development tokens of the gRPC calls: fresh ones for each run.
+const toOrders = randomBytes(24).toString('base64url');
+const toPayments = randomBytes(24).toString('base64url');
+const grpcTokens = {
+  ORDERS_GRPC_INBOUND_TOKENS: `payments=${toOrders}`,
+  ORDERS_GRPC_TOKEN: toOrders,
+  PAYMENTS_GRPC_INBOUND_TOKENS: `orders=${toPayments}`,
+  PAYMENTS_GRPC_TOKEN: toPayments,
+};
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
@@ -123,6 +133,7 @@ async function startStack(mode: Mode, postgresUrl: (database?: string) => string
     LOG_LEVEL: 'warn',
     SHUTDOWN_DRAIN_DELAY_MS: '0',
     ...jwtEnv,
+    ...grpcTokens,
     ...otel,
   };
   const payments = await startService(

@@ -5,6 +5,11 @@ import { DEV_JWT_SECRET } from '#common/defaults.js';
 import { loadOrdersConfig } from './config.js';
 
 const base = { ORDERS_DATABASE_URL: 'postgres://localhost:5432/orders' };
+/** Production's own gRPC service tokens (it refuses the public development ones). */
+const grpcTokens = {
+  ORDERS_GRPC_INBOUND_TOKENS: 'payments=a-production-payments-to-orders-token-0123',
+  PAYMENTS_GRPC_TOKEN: 'a-production-orders-to-payments-token-0123',
+};
 
 describe(loadOrdersConfig.name, () => {
   it('applies the documented defaults', () => {
@@ -70,6 +75,7 @@ describe(loadOrdersConfig.name, () => {
       NODE_ENV: 'production',
       JWT_ISSUER: 'https://id.example.com/',
       JWT_AUDIENCE: 'orders-api',
+      ...grpcTokens,
     };
     const problemsOf = (environment: NodeJS.ProcessEnv): string[] => {
       try {
@@ -116,7 +122,12 @@ describe(loadOrdersConfig.name, () => {
     });
 
     it('requires an issuer and an audience in production', () => {
-      const problems = problemsOf({ ...base, NODE_ENV: 'production', JWT_PUBLIC_KEY: ecPem });
+      const problems = problemsOf({
+        ...base,
+        ...grpcTokens,
+        NODE_ENV: 'production',
+        JWT_PUBLIC_KEY: ecPem,
+      });
       expect(problems).toEqual([
         'JWT_ISSUER: is required in production',
         'JWT_AUDIENCE: is required in production',

@@ -36,6 +36,8 @@ describe(loadPaymentsConfig.name, () => {
       NODE_ENV: 'production',
       STRIPE_SECRET_KEY: 'sk_live_0123456789abcdef',
       STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef0123456789',
+      PAYMENTS_GRPC_INBOUND_TOKENS: 'orders=a-production-orders-to-payments-token-0123',
+      ORDERS_GRPC_TOKEN: 'a-production-payments-to-orders-token-0123',
     };
 
     it('accepts a real key and webhook secret and the real Stripe API', () => {
