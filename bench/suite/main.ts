@@ -1,0 +1,357 @@
+// `npm run bench`: the benchmark suite of issue 7. Both services run as production processes
+// against PostgreSQL (embedded, or BENCH_DATABASE_URL) and the Stripe stand-in; autocannon drives
+// each scenario for BENCH_DURATION_MS per round, BENCH_ROUNDS rounds, medians reported. Progress
+// goes to stderr, the table to stdout, the figures to bench/results/latest.json (or BENCH_OUTPUT).
+// Loopback only; every phase is bounded in time. Missed targets are reported, not fatal.
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { watchAlways, type PhaseResult } from './load.js';
+import { memoryMb } from './process-metrics.js';
+import { check, describeCheck, median, summarise, table, type Check, type Row } from './report.js';
+import {
+  checkout,
+  circuitOpen,
+  openCircuit,
+  payIntents,
+  read,
+  replay,
+  stackTarget,
+  webhooks,
+  type Checkout,
+  type Target,
+  type WebhookResult,
+} from './scenarios.js';
+import {
+  ROOT,
+  makeCredentials,
+  startDatabaseServer,
+  startOtlpSink,
+  startStack,
+  type Stack,
+} from './stack.js';
+
+const SCENARIOS = [
+  'checkout',
+  'checkout-c1',
+  'replay',
+  'read',
+  'webhook',
+  'circuit-open',
+  'tracing',
+  'reference',
+] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+function selectedScenarios(): Set<Scenario> {
+  const raw = process.env.BENCH_SCENARIOS?.trim();
+  if (!raw) return new Set(SCENARIOS);
+  const chosen = new Set<Scenario>();
+  for (const name of raw.split(',').map((s) => s.trim())) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new Error(`BENCH_SCENARIOS: unknown '${name}'; known: ${SCENARIOS.join(', ')}`);
+    }
+    chosen.add(name as Scenario);
+  }
+  // These need the orders checkout creates, or are compared with it.
+  if (['replay', 'read', 'webhook', 'tracing', 'reference'].some((s) => chosen.has(s as Scenario)))
+    chosen.add('checkout');
+  return chosen;
+}
+
+/** The contract of bench/reference/start.ts: a raw-library checkout, started on demand. */
+interface ReferenceModule {
+  startReference(options: {
+    postgresUrl: (database: string) => string;
+    createDatabase: (name: string) => Promise<void>;
+    stripeUrl: string;
+    jwtPublicKeyPem: string;
+    jwtIssuer: string;
+    jwtAudience: string;
+  }): Promise<{ url: string; pids: number[]; stop(): Promise<void> }>;
+}
+
+async function loadReference(): Promise<ReferenceModule | string> {
+  // A variable specifier: the reference is a separate piece and may be absent from this tree.
+  const specifier = '../reference/start.js';
+  try {
+    return (await import(specifier)) as ReferenceModule;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const settings = {
+  durationMs: positiveInt('BENCH_DURATION_MS', 5000),
+  rounds: positiveInt('BENCH_ROUNDS', 3),
+  scenarios: selectedScenarios(),
+  output: resolve(process.env.BENCH_OUTPUT ?? join(ROOT, 'bench/results/latest.json')),
+};
+const has = (scenario: Scenario) => settings.scenarios.has(scenario);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanUp(): Promise<void> {
+  for (let step = cleanups.pop(); step; step = cleanups.pop()) {
+    await step().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+  }
+}
+process.once('SIGINT', () => {
+  log('\ninterrupted: stopping everything');
+  void cleanUp().finally(() => process.exit(130));
+});
+
+const startedAt = new Date();
+const dir = await mkdtemp(join(tmpdir(), 'bench-suite-'));
+cleanups.push(() => rm(dir, { recursive: true, force: true }));
+try {
+  // PostgreSQL runs as the `postgres` user when we are root; it must reach its data directory.
+  await chmod(dir, 0o711);
+  log(`bench: ${settings.rounds} rounds of ${settings.durationMs} ms per scenario`);
+  log(process.env.BENCH_DATABASE_URL ? 'using BENCH_DATABASE_URL' : 'starting embedded PostgreSQL');
+  const database = await startDatabaseServer(process.env.BENCH_DATABASE_URL, dir);
+  cleanups.push(() => database.stop());
+  // Their CPU shares the two cores with the services: worth seeing beside them.
+  watchAlways('bench', process.pid); // autocannon, the Stripe stand-ins, the OTLP sink
+  if (database.pids) watchAlways('postgres', database.pids);
+  const credentials = await makeCredentials();
+  const phase = { durationMs: settings.durationMs, token: credentials.customerToken };
+
+  log('starting orders and payments (production, tracing off)');
+  const main = await startStack({ label: 'main', database, credentials });
+  cleanups.push(() => main.stop());
+  let traced: Stack | undefined;
+  if (has('tracing')) {
+    const sink = await startOtlpSink();
+    cleanups.push(() => sink.stop());
+    log('starting a second stack with tracing on (every request, OTLP to a local sink)');
+    traced = await startStack({ label: 'traced', database, credentials, otlpEndpoint: sink.url });
+    cleanups.push(() => traced!.stop());
+  }
+  let reference: Target | undefined;
+  let referenceStatus = 'not selected';
+  if (has('reference')) {
+    const loaded = await loadReference();
+    if (typeof loaded === 'string') {
+      referenceStatus = `not available (${loaded})`;
+    } else {
+      log('starting the reference');
+      // Its own stand-in, without a webhook endpoint: nothing of ours runs while it is measured.
+      const stripe = await StripeStandIn.start({ port: 0 });
+      cleanups.push(() => stripe.stop());
+      const running = await loaded.startReference({
+        postgresUrl: (name) => database.url(name),
+        createDatabase: (name) => database.create(name),
+        stripeUrl: stripe.url,
+        jwtPublicKeyPem: credentials.jwt.JWT_PUBLIC_KEY,
+        jwtIssuer: credentials.jwt.JWT_ISSUER,
+        jwtAudience: credentials.jwt.JWT_AUDIENCE,
+      });
+      cleanups.push(() => running.stop());
+      referenceStatus = 'available';
+      reference = {
+        label: 'reference',
+        origin: new URL(running.url).origin,
+        pids: Object.fromEntries(
+          running.pids.map((pid, i) => [running.pids.length > 1 ? `ref${i + 1}` : 'ref', pid]),
+        ),
+      };
+    }
+    if (!reference) log(`reference: ${referenceStatus}`);
+  }
+
+  // Peak RSS over each process's whole life (VmHWM), read before payments is stopped for the
+  // circuit-open scenario and again at the end.
+  const services: Record<string, number | undefined> = {
+    orders: main.processes.orders.pid,
+    payments: main.processes.payments.pid,
+    'orders (tracing on)': traced?.processes.orders.pid,
+    'payments (tracing on)': traced?.processes.payments.pid,
+    ...(reference?.pids ?? {}),
+  };
+  const highWater: Record<string, number> = {};
+  const recordHighWater = () => {
+    for (const [name, pid] of Object.entries(services)) {
+      const mb = pid === undefined ? null : memoryMb(pid, 'VmHWM');
+      if (mb !== null) highWater[name] = Math.max(mb, highWater[name] ?? 0);
+    }
+  };
+  const ours = stackTarget(main, 'ours');
+  const tracedTarget = traced && stackTarget(traced, 'tracing on');
+  const checkouts: Checkout[] = [];
+  const results = new Map<string, PhaseResult[]>();
+  const add = (key: string, result: PhaseResult) =>
+    results.set(key, [...(results.get(key) ?? []), result]);
+  const rounds = Array.from({ length: settings.rounds }, (_, i) => i + 1);
+  const banner = (name: string, round: number) =>
+    log(`[${name}] round ${round}/${settings.rounds}`);
+
+  if (has('checkout')) {
+    const targets = [ours, tracedTarget, reference].filter((t): t is Target => t !== undefined);
+    log('[warm-up] JIT, pools and caches of every checkout');
+    for (const target of targets) {
+      await checkout(target, 32, { ...phase, durationMs: Math.min(2000, phase.durationMs) });
+    }
+    for (const round of rounds) {
+      banner('checkout c=32', round);
+      // Each round starts with another target: a drift of the machine falls on all alike.
+      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]);
+      for (const target of order) {
+        add(
+          target.label,
+          await checkout(target, 32, phase, target === ours ? checkouts : undefined),
+        );
+      }
+    }
+  }
+  if (has('checkout-c1')) {
+    for (const round of rounds) {
+      banner('checkout c=1', round);
+      add('checkout-c1', await checkout(ours, 1, phase, checkouts));
+    }
+  }
+  if (has('replay')) {
+    for (const round of rounds) {
+      banner('replay c=32', round);
+      add('replay', await replay(ours, checkouts, phase));
+    }
+  }
+  if (has('read')) {
+    for (const round of rounds) {
+      banner('read c=32', round);
+      add('read', await read(ours, checkouts, phase));
+    }
+  }
+  const webhookResults: WebhookResult[] = [];
+  if (has('webhook')) {
+    log(`[webhook] paying ${checkouts.length} PaymentIntents at the stand-in`);
+    const events = await payIntents(main, checkouts);
+    const perRound = Math.ceil(events.length / settings.rounds);
+    for (const round of rounds) {
+      banner('webhook c=32', round);
+      const batch = events.slice((round - 1) * perRound, round * perRound);
+      if (batch.length === 0) continue;
+      const result = await webhooks(main, batch, phase);
+      webhookResults.push(result);
+      add('webhook', result);
+    }
+  }
+  if (has('circuit-open')) {
+    recordHighWater();
+    log('[circuit open] stopping payments and tripping the breaker');
+    await openCircuit(main, phase.token);
+    for (const round of rounds) {
+      banner('circuit open c=1', round);
+      add('circuit-open', await circuitOpen(ours, phase));
+    }
+  }
+
+  // Per-round ratios: the phases of one round ran back to back, under the same conditions.
+  const ratio = (a: string, b: string) => {
+    const x = results.get(a);
+    const y = results.get(b);
+    if (!x || !y) return null;
+    return median(x.map((r, i) => r.rps / y[i].rps));
+  };
+  const versusReference = ratio('ours', 'reference');
+  const tracingRatio = ratio('tracing on', 'ours');
+  const paidAfter = webhookResults.map((r) => r.paidAfterMs);
+  const paidMedian = paidAfter.includes(null)
+    ? Infinity
+    : median(paidAfter.filter((v): v is number => v !== null));
+  const rowOf = (key: string, scenario: string, checks: (s: Row['summary']) => Check[]) => {
+    const rounds = results.get(key);
+    if (!rounds) return [];
+    const summary = summarise(rounds);
+    return [{ scenario, summary, checks: checks(summary) }];
+  };
+  const rows: Row[] = [
+    ...rowOf('ours', 'checkout c=32', (s) => [
+      check('>= 0.6 x reference', versusReference, (v) => v >= 0.6, 'x'),
+      check('p99 < 250 ms', s.p99, (v) => v < 250),
+      check('errors = 0', s.errors, (v) => v === 0),
+    ]),
+    ...rowOf('reference', 'checkout c=32, reference', () => []),
+    ...rowOf('tracing on', 'checkout c=32, tracing on', () => [
+      check('on/off >= 0.80', tracingRatio, (v) => v >= 0.8, 'x'),
+    ]),
+    ...rowOf('checkout-c1', 'checkout c=1', (s) => [check('p50 < 15 ms', s.p50, (v) => v < 15)]),
+    ...rowOf('replay', 'replay c=32', (s) => [check('>= 3000/s', s.rps, (v) => v >= 3000)]),
+    ...rowOf('read', 'read c=32', (s) => [check('>= 3000/s', s.rps, (v) => v >= 3000)]),
+    ...rowOf('webhook', 'webhook c=32 (events)', (s) => [
+      check('>= 800 events/s', s.rps, (v) => v >= 800),
+      check('all paid < 2000 ms after', paidMedian, (v) => v < 2000, ' ms'),
+    ]),
+    ...rowOf('circuit-open', 'circuit open c=1', (s) => [check('p50 < 5 ms', s.p50, (v) => v < 5)]),
+  ];
+  recordHighWater();
+  const rssChecks = ['orders', 'payments'].map((name) =>
+    check(`${name} peak RSS < 300 MB`, highWater[name] ?? null, (v) => v < 300, ' MB'),
+  );
+
+  const summary = [
+    table(rows),
+    '',
+    `reference: ${
+      reference
+        ? `ours/reference checkout c=32 throughput ${versusReference?.toFixed(2)} (median of per-round ratios)`
+        : referenceStatus
+    }`,
+    tracingRatio !== null
+      ? `tracing: on/off checkout c=32 throughput ${tracingRatio.toFixed(2)} (median of per-round ratios)`
+      : 'tracing: not measured',
+    ...(webhookResults.length
+      ? [
+          `webhook: orders all paid after the last event: ${paidAfter
+            .map((v) => (v === null ? 'not all paid' : `${v.toFixed(0)} ms`))
+            .join(', ')} (per round)`,
+        ]
+      : []),
+    `peak RSS over the whole run (VmHWM): ${Object.entries(highWater)
+      .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+      .join(', ')}`,
+    `    targets: ${rssChecks.map(describeCheck).join('; ')}`,
+  ].join('\n');
+  process.stdout.write(`\n${summary}\n`);
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+  await mkdir(dirname(settings.output), { recursive: true });
+  await writeFile(
+    settings.output,
+    `${JSON.stringify(
+      {
+        startedAt,
+        finishedAt: new Date(),
+        machine,
+        settings: { ...settings, scenarios: [...settings.scenarios] },
+        reference: referenceStatus,
+        ratios: { versusReference, tracingOnOff: tracingRatio },
+        rows,
+        webhookPaidAfterMs: paidAfter,
+        peakRssMb: highWater,
+        checks: [...rows.flatMap((row) => row.checks), ...rssChecks],
+        rounds: Object.fromEntries(results),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`results written to ${settings.output}`);
+} finally {
+  await cleanUp();
+}
