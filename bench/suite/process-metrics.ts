@@ -53,7 +53,7 @@ export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
 
 /** Watches named processes over one phase: CPU time as a delta, RSS sampled every 100 ms. */
 export class ProcessMonitor {
-  private readonly cpuAtStart = new Map<string, number | null>();
+  private readonly cpuAtStart = new Map<string, Map<number, number | null>>();
   private readonly peakRss = new Map<string, number | null>();
   private timer?: NodeJS.Timeout;
 
@@ -72,10 +72,9 @@ export class ProcessMonitor {
     this.sample();
     const usage: Record<string, ProcessUsage> = {};
     for (const name of Object.keys(this.watched)) {
-      const start = this.cpuAtStart.get(name) ?? null;
-      const end = this.cpu(name);
+      const ticks = this.cpuSince(this.cpuAtStart.get(name)!, this.cpu(name));
       usage[name] = {
-        cpuSeconds: start === null || end === null ? null : (end - start) / TICKS_PER_SECOND,
+        cpuSeconds: ticks === null ? null : ticks / TICKS_PER_SECOND,
         peakRssMb: this.peakRss.get(name) ?? null,
       };
     }
@@ -87,9 +86,17 @@ export class ProcessMonitor {
     return typeof watched === 'number' ? [watched] : watched();
   }
 
-  // A group's CPU counts only members alive at both readings: pooled connections are.
-  private cpu(name: string): number | null {
-    return sum(this.pids(name).map(cpuTicks));
+  private cpu(name: string): Map<number, number | null> {
+    return new Map(this.pids(name).map((pid) => [pid, cpuTicks(pid)]));
+  }
+
+  // A group member that ended during the phase took its ticks along (not counted); one that
+  // began during it spent all of its ticks in the phase.
+  private cpuSince(start: Map<number, number | null>, end: Map<number, number | null>) {
+    if (end.size === 0) return null;
+    return sum(
+      [...end].map(([pid, ticks]) => (ticks === null ? null : ticks - (start.get(pid) ?? 0))),
+    );
   }
 
   // Not for groups: PostgreSQL's backends share their buffers, a sum would count them repeatedly.
