@@ -1,13 +1,14 @@
 // `npm run bench:reference`: the reference checkout (start.ts) beside the product's, both as
 // processes on one embedded PostgreSQL, each with its own Stripe stand-in. First a smoke check of
 // the reference (a checkout answers 201 with the order, its key replays it), then
-// `POST /api/v1/orders` under autocannon, a fresh Idempotency-Key per request, reference then
-// product, and the product's throughput as a fraction of the reference's. Loopback only; every
-// load run is bounded in time (BENCH_DURATION_S, default 5; BENCH_CONCURRENCY, default 32).
+// `POST /api/v1/orders` under autocannon, a fresh Idempotency-Key per request, reference and
+// product taking turns, and the product's throughput as a fraction of the reference's. Loopback
+// only; every load run is bounded in time (BENCH_DURATION_S, default 5, BENCH_CYCLES, default 3,
+// of each; BENCH_CONCURRENCY, default 32).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ import { startReference } from './start.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 3);
 const ISSUER = 'https://bench.invalid/';
 const AUDIENCE = 'orders-api';
 const body = JSON.stringify({
@@ -34,9 +36,15 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU of orders, payments, this process (load generator + stand-in), PostgreSQL, in cores. */
+  cores: number[];
 }
 
-async function load(ordersUrl: string, token: string, durationS: number): Promise<Figures> {
+async function load(
+  ordersUrl: string,
+  token: string,
+  durationS: number,
+): Promise<Omit<Figures, 'cores'>> {
   const result = await autocannon({
     url: `${ordersUrl}/api/v1/orders`,
     method: 'POST',
@@ -60,6 +68,57 @@ async function load(ordersUrl: string, token: string, durationS: number): Promis
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
   };
+}
+
+interface Stat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** User + system CPU seconds used so far. */
+  cpu: number;
+  withReaped: number;
+}
+
+/** Every process's /proc/<pid>/stat (Linux): gone processes are skipped. */
+async function processes(): Promise<Stat[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  const stats = await Promise.all(
+    pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)),
+  );
+  return stats.flatMap((stat) => {
+    if (!stat) return [];
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    return [
+      {
+        pid: Number(stat.slice(0, stat.indexOf(' '))),
+        comm: stat.slice(stat.indexOf('(') + 1, close),
+        ppid: Number(fields[1]),
+        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+        // Including the children it has reaped: PostgreSQL's ended backends and workers.
+        withReaped:
+          (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100,
+      },
+    ];
+  });
+}
+
+/** CPU seconds of the given processes, of this one, and of its PostgreSQL (server + backends). */
+async function cpuSeconds(pids: number[]): Promise<number[]> {
+  const all = await processes();
+  const cpu = (pid: number) => all.find((p) => p.pid === pid)?.cpu ?? 0;
+  const postmasters = all.filter((p) => p.ppid === process.pid && p.comm === 'postgres');
+  const postgres =
+    postmasters.reduce((sum, p) => sum + p.withReaped, 0) +
+    all.filter((p) => postmasters.some((m) => m.pid === p.ppid)).reduce((sum, p) => sum + p.cpu, 0);
+  return [...pids.map(cpu), cpu(process.pid), postgres];
+}
+
+async function measure(url: string, token: string, pids: number[]): Promise<Figures> {
+  const before = await cpuSeconds(pids);
+  const figures = await load(url, token, DURATION_S);
+  const after = await cpuSeconds(pids);
+  return { ...figures, cores: after.map((seconds, i) => (seconds - before[i]) / DURATION_S) };
 }
 
 /** One checkout and its replay against the reference: the same answer twice, once stored. */
@@ -188,6 +247,7 @@ async function startProduct(
   );
   return {
     url: `http://127.0.0.1:${oh}`,
+    pids: [orders.pid!, payments.pid!],
     stop: async () => {
       await stopChild(orders);
       await stopChild(payments);
@@ -195,9 +255,23 @@ async function startProduct(
   };
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** CPU milliseconds per checkout of orders, payments and PostgreSQL together. */
+const cpuPerCheckout = (r: Figures) => ((r.cores[0] + r.cores[1] + r.cores[3]) * 1000) / r.rps;
+
+// CPU per checkout barely depends on how busy the rest of the machine is; req/s does.
+const perCheckout = (r: Figures, i: number) => ((r.cores[i] * 1000) / r.rps).toFixed(1);
+
 const line = (name: string, r: Figures) =>
   `  ${name.padEnd(9)} ${r.rps.toFixed(0).padStart(5)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ` +
-  `errors ${r.errors}`;
+  `errors ${r.errors}\n${' '.repeat(12)}CPU ms per checkout: orders ${perCheckout(r, 0)}, ` +
+  `payments ${perCheckout(r, 1)}, PostgreSQL ${perCheckout(r, 3)}, ` +
+  `load generator + stand-in ${perCheckout(r, 2)}`;
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-reference-'));
 await chmod(dir, 0o711);
@@ -232,19 +306,29 @@ try {
   const product = await startProduct((db) => postgres.url(db), stripes[1], jwtPublicKey);
   stops.push(() => product.stop());
 
-  // A short warm-up of each (JIT, pools, caches), then the measured runs.
-  const measured: Record<string, Figures> = {};
-  for (const [name, url] of [
-    ['reference', reference.url],
-    ['product', product.url],
-  ] as const) {
-    await load(url, token, 2);
-    measured[name] = await load(url, token, DURATION_S);
+  // A short warm-up of each (JIT, pools, caches), then interleaved runs: reference-product, then
+  // product-reference, so that the machine's drift (other tenants, checkpoints) falls on both.
+  const stacks = { reference, product };
+  for (const { url } of Object.values(stacks)) await load(url, token, 2);
+  const runs: Record<keyof typeof stacks, Figures[]> = { reference: [], product: [] };
+  for (let cycle = 1; cycle <= CYCLES; cycle++) {
+    const order =
+      cycle % 2 === 1 ? (['reference', 'product'] as const) : (['product', 'reference'] as const);
+    for (const name of order)
+      runs[name].push(await measure(stacks[name].url, token, stacks[name].pids));
+    const ratio = runs.product.at(-1)!.rps / runs.reference.at(-1)!.rps;
+    console.log(
+      `cycle ${cycle}/${CYCLES}:\n${line('reference', runs.reference.at(-1)!)}\n` +
+        `${line('product', runs.product.at(-1)!)}\n  product/reference ${ratio.toFixed(2)}`,
+    );
   }
+  const ratios = runs.product.map((run, i) => run.rps / runs.reference[i].rps);
   console.log(
-    `\nPOST /api/v1/orders, concurrency ${CONCURRENCY}, ${DURATION_S} s each:\n` +
-      `${line('reference', measured.reference)}\n${line('product', measured.product)}\n` +
-      `  product/reference throughput ${(measured.product.rps / measured.reference.rps).toFixed(2)}`,
+    `\nPOST /api/v1/orders, concurrency ${CONCURRENCY}, ${CYCLES} x ${DURATION_S} s each, ` +
+      `product/reference throughput per cycle ${ratios.map((r) => r.toFixed(2)).join(', ')}, ` +
+      `median ${median(ratios).toFixed(2)}\n` +
+      `CPU per checkout (orders + payments + PostgreSQL), reference/product: ` +
+      `${(median(runs.reference.map(cpuPerCheckout)) / median(runs.product.map(cpuPerCheckout))).toFixed(2)}`,
   );
 } finally {
   for (const stop of stops.reverse()) await stop();

@@ -56,6 +56,10 @@ async function migrate(url: string, migrations: DataSourceOptions['migrations'])
 
 async function spawnReady(name: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL(`${name}.js`, COMPILED)), [], {
+    // Not the caller's flags (fork's default): BENCH_CPU_PROF=<dir> asks for CPU profiles.
+    execArgv: process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
