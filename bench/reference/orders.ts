@@ -14,6 +14,7 @@
 // SQL.
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { jwtVerify } from 'jose';
@@ -25,7 +26,7 @@ const env = (name: string): string => {
   return value;
 };
 
-const PROTO_DIR = new URL('../../../proto/', import.meta.url).pathname;
+const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 const PATH = '/api/v1/orders';
 const MAX_BODY_BYTES = 64 * 1024;
 // The product's defaults (IDEMPOTENCY_LOCK_TIMEOUT_MS, IDEMPOTENCY_RETENTION_HOURS,

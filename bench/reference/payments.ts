@@ -10,6 +10,7 @@
 // is the minimum that keeps bad input out of the SQL.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import pg from 'pg';
@@ -20,7 +21,7 @@ const env = (name: string): string => {
   return value;
 };
 
-const PROTO_DIR = new URL('../../../proto/', import.meta.url).pathname;
+const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 const STRIPE_URL = new URL(env('REF_STRIPE_URL'));
 const STRIPE_KEY = env('REF_STRIPE_SECRET_KEY');
 // The API version the stripe SDK (23) pins and sends.
