@@ -162,7 +162,8 @@ try {
         label: 'reference',
         origin: new URL(running.url).origin,
         pids: Object.fromEntries(
-          running.pids.map((pid, i) => [running.pids.length > 1 ? `ref${i + 1}` : 'ref', pid]),
+          // startReference returns [orders, payments].
+          running.pids.map((pid, i) => [['ref-orders', 'ref-payments'][i] ?? `ref${i + 1}`, pid]),
         ),
       };
     }
