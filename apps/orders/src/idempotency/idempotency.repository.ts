@@ -17,33 +17,40 @@ export interface KeyRef {
 export class IdempotencyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts the key locked for this request; undefined when the key already exists. */
-  async insertLocked(
+  /**
+   * Inserts the key locked for this request (`inserted`), or else reads the key as it stands and
+   * whether it has expired (by the database's clock), in one round trip. Undefined when the key
+   * exists but was committed after this statement's snapshot was taken: ask again.
+   */
+  async insertOrFind(
     ref: KeyRef,
     fingerprint: string,
     lockMs: number,
     retentionHours: number,
-  ): Promise<IdempotencyRecord | undefined> {
+  ): Promise<{ record: IdempotencyRecord; inserted: boolean; expired: boolean } | undefined> {
     const rows = await this.db.query<Record<string, unknown>[]>(
-      `INSERT INTO idempotency_keys
-         (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
-       VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
-               now() + $5 * interval '1 hour')
-       ON CONFLICT (customer_id, key) DO NOTHING
-       RETURNING *`,
+      `WITH inserted AS (
+         INSERT INTO idempotency_keys
+           (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
+         VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
+                 now() + $5 * interval '1 hour')
+         ON CONFLICT (customer_id, key) DO NOTHING
+         RETURNING *)
+       SELECT *, true AS inserted, false AS expired FROM inserted
+       UNION ALL
+       SELECT *, false AS inserted, expires_at <= now() AS expired
+         FROM idempotency_keys
+        WHERE customer_id = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
       [ref.customerId, ref.key, fingerprint, lockMs, retentionHours],
     );
-    return rows[0] && this.toRecord(rows[0]);
-  }
-
-  /** The key as it stands, and whether it has expired (by the database's clock). */
-  async find(ref: KeyRef): Promise<{ record: IdempotencyRecord; expired: boolean } | undefined> {
-    const rows = await this.db.query<Record<string, unknown>[]>(
-      `SELECT *, expires_at <= now() AS expired
-         FROM idempotency_keys WHERE customer_id = $1 AND key = $2`,
-      [ref.customerId, ref.key],
+    const row = rows[0];
+    return (
+      row && {
+        record: this.toRecord(row),
+        inserted: row.inserted === true,
+        expired: row.expired === true,
+      }
     );
-    return rows[0] && { record: this.toRecord(rows[0]), expired: rows[0].expired === true };
   }
 
   /** Takes the lock of an in-flight key whose holder released it or ran out of time. */
