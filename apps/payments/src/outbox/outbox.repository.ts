@@ -22,18 +22,24 @@ export interface OutboxBacklog {
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Adds a notification inside the caller's transaction (the one changing the payment). */
-  async add(
+  /**
+   * Adds a notification inside the caller's transaction (the one changing the payment), in the
+   * same statement as `change` (an UPDATE or INSERT whose parameters are $1..$n), so that saving a
+   * change and queueing its notification is one round trip.
+   */
+  async addWith(
     tx: EntityManager,
     paymentId: string,
     payload: UpdateOrderPaymentStatusRequest,
     traceparent: string | null,
+    change: { sql: string; parameters: unknown[] },
   ): Promise<void> {
-    await tx.query('INSERT INTO outbox (payment_id, payload, traceparent) VALUES ($1, $2, $3)', [
-      paymentId,
-      payload,
-      traceparent,
-    ]);
+    const n = change.parameters.length;
+    await tx.query(
+      `WITH change AS (${change.sql})
+       INSERT INTO outbox (payment_id, payload, traceparent) VALUES ($${n + 1}, $${n + 2}, $${n + 3})`,
+      [...change.parameters, paymentId, payload, traceparent],
+    );
   }
 
   /**

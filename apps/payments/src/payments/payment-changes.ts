@@ -48,8 +48,31 @@ export class PaymentChanges {
     payment.version += 1;
     countPaymentStatus(payment.status);
     payment.updatedAt = this.clock.now();
-    await tx.save(payment);
-    await this.outbox.add(tx, payment.id, paymentUpdate(payment), currentTraceparent());
+    await this.outbox.addWith(tx, payment.id, paymentUpdate(payment), currentTraceparent(), {
+      // The whole mutable state, as the caller left it under the row lock: one round trip instead
+      // of TypeORM's save (which reads the row again first) plus the outbox insert.
+      sql: `UPDATE payments
+               SET status = $1, provider_payment_id = $2, client_secret = $3, version = $4,
+                   amount_refunded = $5, failure_code = $6, failure_message = $7,
+                   latest_charge_id = $8, receipt_url = $9, disputed = $10,
+                   stripe_status_at = $11, updated_at = $12
+             WHERE id = $13`,
+      parameters: [
+        payment.status,
+        payment.providerPaymentId,
+        payment.clientSecret,
+        payment.version,
+        payment.amountRefunded,
+        payment.failureCode,
+        payment.failureMessage,
+        payment.latestChargeId,
+        payment.receiptUrl,
+        payment.disputed,
+        payment.stripeStatusAt,
+        payment.updatedAt,
+        payment.id,
+      ],
+    });
     return payment;
   }
 }
