@@ -49,6 +49,19 @@ export interface ReconcileCandidate {
   paymentId: string;
 }
 
+/** The column of each field a change may set (these names are never taken from input). */
+const FIELD_COLUMNS: Record<keyof OrderFields, string> = {
+  paymentId: 'payment_id',
+  paymentStatus: 'payment_status',
+  paymentClientSecret: 'payment_client_secret',
+  paymentVersion: 'payment_version',
+  amountRefunded: 'amount_refunded',
+  paymentDisputed: 'payment_disputed',
+  paymentFailureCode: 'payment_failure_code',
+  reconcileAfter: 'reconcile_after',
+  reconcileAttempts: 'reconcile_attempts',
+};
+
 /** A row of `selectOne`: bigints as text (pg's default), items as JSON. */
 interface OrderRow {
   id: string;
@@ -271,26 +284,27 @@ export class OrdersRepository {
     });
   }
 
+  /** The change, and its history row when the status moves, in one statement. */
   private async apply(tx: EntityManager, current: LockedOrder, change: OrderChange) {
-    await tx
-      .createQueryBuilder()
-      .update(Order)
-      .set({ ...change.fields, status: change.status, updatedAt: change.at })
-      .where('id = :id', { id: current.id })
-      .execute();
-    if (change.status === current.status) return;
+    const parameters: unknown[] = [current.id, change.status, change.at];
+    const assignments = ['status = $2', 'updated_at = $3'];
+    for (const [field, value] of Object.entries(change.fields ?? {})) {
+      if (value === undefined) continue;
+      parameters.push(value);
+      assignments.push(`${FIELD_COLUMNS[field as keyof OrderFields]} = $${parameters.length}`);
+    }
+    const update = `UPDATE orders SET ${assignments.join(', ')} WHERE id = $1`;
+    if (change.status === current.status) {
+      await tx.query(update, parameters);
+      return;
+    }
+    const n = parameters.length;
     await tx.query(
-      `INSERT INTO order_status_history
+      `WITH changed AS (${update})
+       INSERT INTO order_status_history
          (order_id, from_status, to_status, payment_version, source, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        current.id,
-        current.status,
-        change.status,
-        change.fields?.paymentVersion ?? null,
-        change.source,
-        change.at,
-      ],
+       VALUES ($1, $${n + 1}, $2, $${n + 2}, $${n + 3}, $3)`,
+      [...parameters, current.status, change.fields?.paymentVersion ?? null, change.source],
     );
   }
 
