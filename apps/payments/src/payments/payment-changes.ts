@@ -20,6 +20,9 @@ export type PaymentKey = { id: string } | { providerPaymentId: string };
  */
 @Injectable()
 export class PaymentChanges {
+  /** Transactions in which a notification was queued: only they give the relay work. */
+  private readonly notifying = new WeakSet<EntityManager>();
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: OutboxRepository,
@@ -38,8 +41,13 @@ export class PaymentChanges {
     tx?: EntityManager,
   ): Promise<Payment | null> {
     if (!tx) {
-      const payment = await this.db.transaction((own) => this.change(key, change, own));
-      this.relay.kick(); // deliver now rather than at the next poll
+      let queued = false;
+      const payment = await this.db.transaction(async (own) => {
+        const changed = await this.change(key, change, own);
+        queued = this.queuedIn(own);
+        return changed;
+      });
+      if (queued) this.relay.kick(); // deliver now rather than at the next poll
       return payment;
     }
     const payment = await tx.findOne(Payment, { where: key, lock: { mode: 'pessimistic_write' } });
@@ -48,6 +56,7 @@ export class PaymentChanges {
     payment.version += 1;
     countPaymentStatus(payment.status);
     payment.updatedAt = this.clock.now();
+    this.notifying.add(tx);
     await this.outbox.addWith(tx, payment.id, paymentUpdate(payment), currentTraceparent(), {
       // The whole mutable state, as the caller left it under the row lock: one round trip instead
       // of TypeORM's save (which reads the row again first) plus the outbox insert.
@@ -74,6 +83,11 @@ export class PaymentChanges {
       ],
     });
     return payment;
+  }
+
+  /** Whether a change in `tx` queued a notification (to kick the relay once it commits). */
+  queuedIn(tx: EntityManager): boolean {
+    return this.notifying.has(tx);
   }
 }
 
