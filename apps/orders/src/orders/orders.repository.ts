@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import type { CurrencyCode } from '#common/money.js';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
@@ -60,6 +60,30 @@ const FIELD_COLUMNS: Record<keyof OrderFields, string> = {
   paymentFailureCode: 'payment_failure_code',
   reconcileAfter: 'reconcile_after',
   reconcileAttempts: 'reconcile_attempts',
+};
+
+/**
+ * An order with its items (in their positions) in one row of one query, mapped by hand: these
+ * reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
+ * more CPU than the query itself. The columns are named: a prepared statement's result type is
+ * fixed, and a column added by a later migration must not break connections that prepared it.
+ */
+const selectOrder = (where: string) => `
+  SELECT o.id, o.customer_id, o.status, o.currency, o.amount, o.payment_id, o.payment_status,
+         o.payment_client_secret, o.payment_version, o.amount_refunded, o.payment_disputed,
+         o.payment_failure_code, o.reconcile_after, o.reconcile_attempts, o.created_at,
+         o.updated_at,
+         COALESCE((SELECT json_agg(json_build_object(
+                                 'position', i.position, 'sku', i.sku, 'name', i.name,
+                                 'quantity', i.quantity, 'unitAmount', i.unit_amount::text)
+                               ORDER BY i.position)
+                          FROM order_items i WHERE i.order_id = o.id), '[]') AS items
+    FROM orders o WHERE ${where}`;
+
+const ORDER_BY_ID: PreparedStatement = { name: 'order-by-id', text: selectOrder('o.id = $1') };
+const ORDER_FOR_CUSTOMER: PreparedStatement = {
+  name: 'order-for-customer',
+  text: selectOrder('o.id = $1 AND o.customer_id = $2'),
 };
 
 /** A row of `selectOne`: bigints as text (pg's default), items as JSON. */
@@ -191,7 +215,7 @@ export class OrdersRepository {
   }
 
   findForCustomer(id: string, customerId: string): Promise<Order | null> {
-    return this.selectOne(this.db.manager, 'o.id = $1 AND o.customer_id = $2', [id, customerId]);
+    return this.selectOne(this.db.manager, ORDER_FOR_CUSTOMER, [id, customerId]);
   }
 
   /** The order when the scope reaches it; a customer's scope is part of the query itself. */
@@ -200,28 +224,15 @@ export class OrdersRepository {
   }
 
   findById(id: string): Promise<Order | null> {
-    return this.selectOne(this.db.manager, 'o.id = $1', [id]);
+    return this.selectOne(this.db.manager, ORDER_BY_ID, [id]);
   }
 
-  /**
-   * An order with its items (in their positions) in one row of one query, mapped by hand: these
-   * reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
-   * more CPU than the query itself.
-   */
   private async selectOne(
     manager: EntityManager,
-    where: string,
-    parameters: unknown[],
+    statement: PreparedStatement,
+    values: unknown[],
   ): Promise<Order | null> {
-    const rows = await manager.query<OrderRow[]>(
-      `SELECT o.*, COALESCE((SELECT json_agg(json_build_object(
-                                 'position', i.position, 'sku', i.sku, 'name', i.name,
-                                 'quantity', i.quantity, 'unitAmount', i.unit_amount::text)
-                               ORDER BY i.position)
-                          FROM order_items i WHERE i.order_id = o.id), '[]') AS items
-         FROM orders o WHERE ${where}`,
-      parameters,
-    );
+    const rows = await queryPrepared<OrderRow>(manager, statement, values);
     return rows[0] ? orderFromRow(rows[0]) : null;
   }
 
@@ -278,7 +289,7 @@ export class OrdersRepository {
       };
       const change = decide(current);
       if (change) await this.apply(tx, current, change);
-      const order = await this.selectOne(tx, 'o.id = $1', [orderId]);
+      const order = await this.selectOne(tx, ORDER_BY_ID, [orderId]);
       if (!order) throw new Error(`Order ${orderId} vanished while locked`);
       return { order, changed: change !== null };
     });
