@@ -80,6 +80,37 @@ const selectOrder = (where: string) => `
                           FROM order_items i WHERE i.order_id = o.id), '[]') AS items
     FROM orders o WHERE ${where}`;
 
+/** Checkout's statements, prepared once per connection (see queryPrepared). */
+const INSERT_ORDER: PreparedStatement = {
+  name: 'order-insert',
+  text: `WITH new_order AS (
+         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id),
+       new_items AS (
+         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
+         SELECT new_order.id, item.*
+           FROM new_order,
+                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
+                  AS item (position, sku, name, quantity, unit_amount))
+       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
+        WHERE customer_id = $13 AND key = $14`,
+};
+
+const ATTACH_PAYMENT: PreparedStatement = {
+  name: 'order-attach-payment',
+  text: `WITH attached AS (
+         UPDATE orders
+            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
+                payment_client_secret = $4, payment_version = $5, updated_at = $6
+          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
+          RETURNING id)
+       INSERT INTO order_status_history
+         (order_id, from_status, to_status, payment_version, source, created_at)
+       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
+       RETURNING order_id`,
+};
+
 const ORDER_BY_ID: PreparedStatement = { name: 'order-by-id', text: selectOrder('o.id = $1') };
 const ORDER_FOR_CUSTOMER: PreparedStatement = {
   name: 'order-for-customer',
@@ -153,36 +184,22 @@ export class OrdersRepository {
    */
   async insert(order: Order, recoveryKey?: KeyRef): Promise<void> {
     const { items } = order;
-    await this.db.query(
-      `WITH new_order AS (
-         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         RETURNING id),
-       new_items AS (
-         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
-         SELECT new_order.id, item.*
-           FROM new_order,
-                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
-                  AS item (position, sku, name, quantity, unit_amount))
-       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
-        WHERE customer_id = $13 AND key = $14`,
-      [
-        order.id,
-        order.customerId,
-        order.status,
-        order.currency,
-        order.amount,
-        order.createdAt,
-        order.updatedAt,
-        items.map((item) => item.position),
-        items.map((item) => item.sku),
-        items.map((item) => item.name),
-        items.map((item) => item.quantity),
-        items.map((item) => item.unitAmount),
-        recoveryKey?.customerId ?? null,
-        recoveryKey?.key ?? null,
-      ],
-    );
+    await queryPrepared(this.db.manager, INSERT_ORDER, [
+      order.id,
+      order.customerId,
+      order.status,
+      order.currency,
+      order.amount,
+      order.createdAt,
+      order.updatedAt,
+      items.map((item) => item.position),
+      items.map((item) => item.sku),
+      items.map((item) => item.name),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unitAmount),
+      recoveryKey?.customerId ?? null,
+      recoveryKey?.key ?? null,
+    ]);
   }
 
   /**
@@ -191,26 +208,14 @@ export class OrdersRepository {
    * longer) in that state: the caller reads it to find out why.
    */
   async attachPayment(orderId: string, fields: OrderFields, at: Date): Promise<boolean> {
-    const rows = await this.db.query<unknown[]>(
-      `WITH attached AS (
-         UPDATE orders
-            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
-                payment_client_secret = $4, payment_version = $5, updated_at = $6
-          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
-          RETURNING id)
-       INSERT INTO order_status_history
-         (order_id, from_status, to_status, payment_version, source, created_at)
-       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
-       RETURNING order_id`,
-      [
-        orderId,
-        fields.paymentId,
-        fields.paymentStatus,
-        fields.paymentClientSecret,
-        fields.paymentVersion,
-        at,
-      ],
-    );
+    const rows = await queryPrepared(this.db.manager, ATTACH_PAYMENT, [
+      orderId,
+      fields.paymentId,
+      fields.paymentStatus,
+      fields.paymentClientSecret,
+      fields.paymentVersion,
+      at,
+    ]);
     return rows.length === 1;
   }
 
