@@ -111,6 +111,12 @@ const ATTACH_PAYMENT: PreparedStatement = {
        RETURNING order_id`,
 };
 
+const LOCK_ORDER: PreparedStatement = {
+  name: 'order-lock',
+  text: `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
+           FROM orders WHERE id = $1 FOR UPDATE`,
+};
+
 const ORDER_BY_ID: PreparedStatement = { name: 'order-by-id', text: selectOrder('o.id = $1') };
 const ORDER_FOR_CUSTOMER: PreparedStatement = {
   name: 'order-for-customer',
@@ -278,11 +284,7 @@ export class OrdersRepository {
     decide: (current: LockedOrder) => OrderChange | null,
   ): Promise<{ order: Order; changed: boolean } | null> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query<Record<string, string | null>[]>(
-        `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
-           FROM orders WHERE id = $1 FOR UPDATE`,
-        [orderId],
-      );
+      const rows = await queryPrepared<Record<string, string | null>>(tx, LOCK_ORDER, [orderId]);
       const row = rows[0];
       if (!row) return null;
       const current: LockedOrder = {
