@@ -16,6 +16,20 @@ export type { Principal } from './principal.js';
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 const SUBJECT = /^[\x21-\x7e]{1,255}$/;
 
+/** Verified tokens remembered; the least recently used is forgotten beyond this. */
+export const VERIFIED_TOKENS_CACHED = 10_000;
+/**
+ * A remembered verification is redone after this long at most, so that a signing key withdrawn
+ * from the identity provider's key set stops being accepted about as soon as without the cache.
+ */
+export const VERIFIED_TOKEN_MAX_AGE_MS = 60_000;
+
+interface VerifiedToken {
+  principal: Principal;
+  /** Until when (ms since the epoch) the principal may be served without verifying again. */
+  until: number;
+}
+
 /**
  * Verifies a request's bearer token, once per request: the guards and the rate limiter ask the
  * same question and get the same answer. Only the configured algorithms pass, each against the
@@ -28,6 +42,13 @@ export class Authenticator {
   private readonly logger = new Logger(Authenticator.name);
   private readonly checkToken: (token: string) => Promise<{ payload: JWTPayload }>;
   private readonly verified = new WeakMap<object, Promise<Principal | null>>();
+  /**
+   * Keyed by the whole token string, signature included: a token differing in any byte from one
+   * verified earlier is verified afresh. Only successes are kept, each until its `exp` (with the
+   * clock tolerance jose applies) or VERIFIED_TOKEN_MAX_AGE_MS, whichever comes first; `nbf` was
+   * already in the past when it was verified. ES256 verification is most of a cheap request's CPU.
+   */
+  private readonly tokens = new Map<string, VerifiedToken>();
 
   constructor(@Inject(ORDERS_CONFIG) private readonly config: OrdersConfig) {
     const { jwt } = config;
@@ -74,10 +95,24 @@ export class Authenticator {
   private async verify(authorization: string | undefined): Promise<Principal | null> {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (!token) return null;
+    const now = Date.now();
+    const cached = this.tokens.get(token);
+    if (cached) {
+      this.tokens.delete(token);
+      if (cached.until > now) {
+        this.tokens.set(token, cached);
+        return cached.principal;
+      }
+    }
     try {
       const { payload } = await this.checkToken(token);
       if (!payload.sub || !SUBJECT.test(payload.sub)) return null;
-      return { subject: payload.sub, roles: rolesOf(payload[this.config.jwt.rolesClaim]) };
+      const principal: Principal = Object.freeze({
+        subject: payload.sub,
+        roles: Object.freeze(rolesOf(payload[this.config.jwt.rolesClaim])),
+      });
+      this.remember(token, principal, payload.exp! * 1000, now);
+      return principal;
     } catch (error) {
       if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) {
         this.logger.debug(`Rejected token: ${error.message}`);
@@ -86,6 +121,17 @@ export class Authenticator {
         this.logger.warn(`Token not verifiable: ${(error as Error).message}`);
       }
       return null;
+    }
+  }
+
+  private remember(token: string, principal: Principal, expiresAt: number, now: number): void {
+    const until = Math.min(
+      expiresAt + this.config.jwt.clockSkewSeconds * 1000,
+      now + VERIFIED_TOKEN_MAX_AGE_MS,
+    );
+    this.tokens.set(token, { principal, until });
+    if (this.tokens.size > VERIFIED_TOKENS_CACHED) {
+      this.tokens.delete(this.tokens.keys().next().value!);
     }
   }
 }

@@ -1,12 +1,42 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { IdempotencyRecord, type StoredResponse } from './idempotency-record.entity.js';
 
 export interface KeyRef {
   customerId: string;
   key: string;
 }
+
+/** Named, not `*`: a prepared statement's result type must not change under a later migration. */
+const COLUMNS = `customer_id, key, fingerprint, state, locked_until, order_id, response_status,
+  response_headers, response_body, created_at, expires_at`;
+
+/** Checkout's and replay's first statement: prepared once per connection (see queryPrepared). */
+const INSERT_OR_FIND: PreparedStatement = {
+  name: 'idempotency-insert-or-find',
+  text: `WITH inserted AS (
+           INSERT INTO idempotency_keys
+             (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
+           VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
+                   now() + $5 * interval '1 hour')
+           ON CONFLICT (customer_id, key) DO NOTHING
+           RETURNING ${COLUMNS})
+         SELECT *, true AS inserted, false AS expired FROM inserted
+         UNION ALL
+         SELECT ${COLUMNS}, false AS inserted, expires_at <= now() AS expired
+           FROM idempotency_keys
+          WHERE customer_id = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+};
+
+const COMPLETE: PreparedStatement = {
+  name: 'idempotency-complete',
+  text: `UPDATE idempotency_keys
+            SET state = 'completed', locked_until = NULL,
+                response_status = $3, response_headers = $4, response_body = $5
+          WHERE customer_id = $1 AND key = $2`,
+};
 
 /**
  * Every decision about a key is one SQL statement, so the database settles races between
@@ -17,33 +47,32 @@ export interface KeyRef {
 export class IdempotencyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts the key locked for this request; undefined when the key already exists. */
-  async insertLocked(
+  /**
+   * Inserts the key locked for this request (`inserted`), or else reads the key as it stands and
+   * whether it has expired (by the database's clock), in one round trip. Undefined when the key
+   * exists but was committed after this statement's snapshot was taken: ask again.
+   */
+  async insertOrFind(
     ref: KeyRef,
     fingerprint: string,
     lockMs: number,
     retentionHours: number,
-  ): Promise<IdempotencyRecord | undefined> {
-    const rows = await this.db.query<Record<string, unknown>[]>(
-      `INSERT INTO idempotency_keys
-         (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
-       VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
-               now() + $5 * interval '1 hour')
-       ON CONFLICT (customer_id, key) DO NOTHING
-       RETURNING *`,
-      [ref.customerId, ref.key, fingerprint, lockMs, retentionHours],
+  ): Promise<{ record: IdempotencyRecord; inserted: boolean; expired: boolean } | undefined> {
+    const rows = await queryPrepared<Record<string, unknown>>(this.db.manager, INSERT_OR_FIND, [
+      ref.customerId,
+      ref.key,
+      fingerprint,
+      lockMs,
+      retentionHours,
+    ]);
+    const row = rows[0];
+    return (
+      row && {
+        record: this.toRecord(row),
+        inserted: row.inserted === true,
+        expired: row.expired === true,
+      }
     );
-    return rows[0] && this.toRecord(rows[0]);
-  }
-
-  /** The key as it stands, and whether it has expired (by the database's clock). */
-  async find(ref: KeyRef): Promise<{ record: IdempotencyRecord; expired: boolean } | undefined> {
-    const rows = await this.db.query<Record<string, unknown>[]>(
-      `SELECT *, expires_at <= now() AS expired
-         FROM idempotency_keys WHERE customer_id = $1 AND key = $2`,
-      [ref.customerId, ref.key],
-    );
-    return rows[0] && { record: this.toRecord(rows[0]), expired: rows[0].expired === true };
   }
 
   /** Takes the lock of an in-flight key whose holder released it or ran out of time. */
@@ -67,13 +96,13 @@ export class IdempotencyRepository {
   }
 
   async complete(ref: KeyRef, response: StoredResponse): Promise<void> {
-    await this.db.query(
-      `UPDATE idempotency_keys
-          SET state = 'completed', locked_until = NULL,
-              response_status = $3, response_headers = $4, response_body = $5
-        WHERE customer_id = $1 AND key = $2`,
-      [ref.customerId, ref.key, response.status, response.headers, response.body],
-    );
+    await queryPrepared(this.db.manager, COMPLETE, [
+      ref.customerId,
+      ref.key,
+      response.status,
+      response.headers,
+      response.body,
+    ]);
   }
 
   /**

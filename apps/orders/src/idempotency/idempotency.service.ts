@@ -88,16 +88,14 @@ export class IdempotencyService {
   ): Promise<{ orderId: string | null } | { replay: StoredResponse }> {
     const { lockTimeoutMs, retentionHours } = this.config.idempotency;
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const inserted = await this.keys.insertLocked(
+      const existing = await this.keys.insertOrFind(
         ref,
         fingerprint,
         lockTimeoutMs,
         retentionHours,
       );
-      if (inserted) return { orderId: null };
-
-      const existing = await this.keys.find(ref);
-      if (!existing) continue; // released or cleaned up meanwhile: claim again
+      if (!existing) continue; // released, cleaned up or committed meanwhile: claim again
+      if (existing.inserted) return { orderId: null };
       if (existing.expired) {
         await this.keys.deleteIfExpired(ref);
         continue;

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import type { CurrencyCode } from '#common/money.js';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
 import type { OrderStatus, StatusChangeSource } from './order-status.js';
@@ -47,6 +49,134 @@ export interface ReconcileCandidate {
   paymentId: string;
 }
 
+/** The column of each field a change may set (these names are never taken from input). */
+const FIELD_COLUMNS: Record<keyof OrderFields, string> = {
+  paymentId: 'payment_id',
+  paymentStatus: 'payment_status',
+  paymentClientSecret: 'payment_client_secret',
+  paymentVersion: 'payment_version',
+  amountRefunded: 'amount_refunded',
+  paymentDisputed: 'payment_disputed',
+  paymentFailureCode: 'payment_failure_code',
+  reconcileAfter: 'reconcile_after',
+  reconcileAttempts: 'reconcile_attempts',
+};
+
+/**
+ * An order with its items (in their positions) in one row of one query, mapped by hand: these
+ * reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
+ * more CPU than the query itself. The columns are named: a prepared statement's result type is
+ * fixed, and a column added by a later migration must not break connections that prepared it.
+ */
+const selectOrder = (where: string) => `
+  SELECT o.id, o.customer_id, o.status, o.currency, o.amount, o.payment_id, o.payment_status,
+         o.payment_client_secret, o.payment_version, o.amount_refunded, o.payment_disputed,
+         o.payment_failure_code, o.reconcile_after, o.reconcile_attempts, o.created_at,
+         o.updated_at,
+         COALESCE((SELECT json_agg(json_build_object(
+                                 'position', i.position, 'sku', i.sku, 'name', i.name,
+                                 'quantity', i.quantity, 'unitAmount', i.unit_amount::text)
+                               ORDER BY i.position)
+                          FROM order_items i WHERE i.order_id = o.id), '[]') AS items
+    FROM orders o WHERE ${where}`;
+
+/** Checkout's statements, prepared once per connection (see queryPrepared). */
+const INSERT_ORDER: PreparedStatement = {
+  name: 'order-insert',
+  text: `WITH new_order AS (
+         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id),
+       new_items AS (
+         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
+         SELECT new_order.id, item.*
+           FROM new_order,
+                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
+                  AS item (position, sku, name, quantity, unit_amount))
+       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
+        WHERE customer_id = $13 AND key = $14`,
+};
+
+const ATTACH_PAYMENT: PreparedStatement = {
+  name: 'order-attach-payment',
+  text: `WITH attached AS (
+         UPDATE orders
+            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
+                payment_client_secret = $4, payment_version = $5, updated_at = $6
+          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
+          RETURNING id)
+       INSERT INTO order_status_history
+         (order_id, from_status, to_status, payment_version, source, created_at)
+       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
+       RETURNING order_id`,
+};
+
+const LOCK_ORDER: PreparedStatement = {
+  name: 'order-lock',
+  text: `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
+           FROM orders WHERE id = $1 FOR UPDATE`,
+};
+
+const ORDER_BY_ID: PreparedStatement = { name: 'order-by-id', text: selectOrder('o.id = $1') };
+const ORDER_FOR_CUSTOMER: PreparedStatement = {
+  name: 'order-for-customer',
+  text: selectOrder('o.id = $1 AND o.customer_id = $2'),
+};
+
+/** A row of `selectOne`: bigints as text (pg's default), items as JSON. */
+interface OrderRow {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  currency: CurrencyCode;
+  amount: string;
+  payment_id: string | null;
+  payment_status: string | null;
+  payment_client_secret: string | null;
+  payment_version: string;
+  amount_refunded: string;
+  payment_disputed: boolean;
+  payment_failure_code: string | null;
+  reconcile_after: Date | null;
+  reconcile_attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  items: { position: number; sku: string; name: string; quantity: number; unitAmount: string }[];
+}
+
+const toNumber = (value: string) => bigintAsNumber.from(value) as number;
+
+function orderFromRow(row: OrderRow): Order {
+  return Object.assign(new Order(), {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    currency: row.currency,
+    amount: toNumber(row.amount),
+    items: row.items.map((item) =>
+      Object.assign(new OrderItem(), {
+        orderId: row.id,
+        position: item.position,
+        sku: item.sku,
+        name: item.name,
+        quantity: item.quantity,
+        unitAmount: toNumber(item.unitAmount),
+      }),
+    ),
+    paymentId: row.payment_id,
+    paymentStatus: row.payment_status,
+    paymentClientSecret: row.payment_client_secret,
+    paymentVersion: row.payment_version,
+    amountRefunded: toNumber(row.amount_refunded),
+    paymentDisputed: row.payment_disputed,
+    paymentFailureCode: row.payment_failure_code,
+    reconcileAfter: row.reconcile_after,
+    reconcileAttempts: row.reconcile_attempts,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
 /** The reconciliation delay doubles with each check that finds nothing, up to 2^6 times. */
 const MAX_BACKOFF_DOUBLINGS = 6;
 
@@ -60,36 +190,22 @@ export class OrdersRepository {
    */
   async insert(order: Order, recoveryKey?: KeyRef): Promise<void> {
     const { items } = order;
-    await this.db.query(
-      `WITH new_order AS (
-         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         RETURNING id),
-       new_items AS (
-         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
-         SELECT new_order.id, item.*
-           FROM new_order,
-                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
-                  AS item (position, sku, name, quantity, unit_amount))
-       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
-        WHERE customer_id = $13 AND key = $14`,
-      [
-        order.id,
-        order.customerId,
-        order.status,
-        order.currency,
-        order.amount,
-        order.createdAt,
-        order.updatedAt,
-        items.map((item) => item.position),
-        items.map((item) => item.sku),
-        items.map((item) => item.name),
-        items.map((item) => item.quantity),
-        items.map((item) => item.unitAmount),
-        recoveryKey?.customerId ?? null,
-        recoveryKey?.key ?? null,
-      ],
-    );
+    await queryPrepared(this.db.manager, INSERT_ORDER, [
+      order.id,
+      order.customerId,
+      order.status,
+      order.currency,
+      order.amount,
+      order.createdAt,
+      order.updatedAt,
+      items.map((item) => item.position),
+      items.map((item) => item.sku),
+      items.map((item) => item.name),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unitAmount),
+      recoveryKey?.customerId ?? null,
+      recoveryKey?.key ?? null,
+    ]);
   }
 
   /**
@@ -98,33 +214,19 @@ export class OrdersRepository {
    * longer) in that state: the caller reads it to find out why.
    */
   async attachPayment(orderId: string, fields: OrderFields, at: Date): Promise<boolean> {
-    const rows = await this.db.query<unknown[]>(
-      `WITH attached AS (
-         UPDATE orders
-            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
-                payment_client_secret = $4, payment_version = $5, updated_at = $6
-          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
-          RETURNING id)
-       INSERT INTO order_status_history
-         (order_id, from_status, to_status, payment_version, source, created_at)
-       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
-       RETURNING order_id`,
-      [
-        orderId,
-        fields.paymentId,
-        fields.paymentStatus,
-        fields.paymentClientSecret,
-        fields.paymentVersion,
-        at,
-      ],
-    );
+    const rows = await queryPrepared(this.db.manager, ATTACH_PAYMENT, [
+      orderId,
+      fields.paymentId,
+      fields.paymentStatus,
+      fields.paymentClientSecret,
+      fields.paymentVersion,
+      at,
+    ]);
     return rows.length === 1;
   }
 
   findForCustomer(id: string, customerId: string): Promise<Order | null> {
-    return this.withItems(this.db.manager)
-      .where('o.id = :id AND o.customer_id = :customerId', { id, customerId })
-      .getOne();
+    return this.selectOne(this.db.manager, ORDER_FOR_CUSTOMER, [id, customerId]);
   }
 
   /** The order when the scope reaches it; a customer's scope is part of the query itself. */
@@ -133,19 +235,16 @@ export class OrdersRepository {
   }
 
   findById(id: string): Promise<Order | null> {
-    return this.withItems(this.db.manager).where('o.id = :id', { id }).getOne();
+    return this.selectOne(this.db.manager, ORDER_BY_ID, [id]);
   }
 
-  /**
-   * An order with its items in one query. (`findOne` with relations asks twice: TypeORM first
-   * selects the distinct ids under its LIMIT 1, then the rows.)
-   */
-  private withItems(manager: EntityManager) {
-    return manager
-      .getRepository(Order)
-      .createQueryBuilder('o')
-      .leftJoinAndSelect('o.items', 'i')
-      .orderBy('i.position', 'ASC');
+  private async selectOne(
+    manager: EntityManager,
+    statement: PreparedStatement,
+    values: unknown[],
+  ): Promise<Order | null> {
+    const rows = await queryPrepared<OrderRow>(manager, statement, values);
+    return rows[0] ? orderFromRow(rows[0]) : null;
   }
 
   /** One page of a customer's orders, newest first, strictly after the cursor. */
@@ -185,11 +284,7 @@ export class OrdersRepository {
     decide: (current: LockedOrder) => OrderChange | null,
   ): Promise<{ order: Order; changed: boolean } | null> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query<Record<string, string | null>[]>(
-        `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
-           FROM orders WHERE id = $1 FOR UPDATE`,
-        [orderId],
-      );
+      const rows = await queryPrepared<Record<string, string | null>>(tx, LOCK_ORDER, [orderId]);
       const row = rows[0];
       if (!row) return null;
       const current: LockedOrder = {
@@ -201,31 +296,33 @@ export class OrdersRepository {
       };
       const change = decide(current);
       if (change) await this.apply(tx, current, change);
-      const order = await this.withItems(tx).where('o.id = :id', { id: orderId }).getOneOrFail();
+      const order = await this.selectOne(tx, ORDER_BY_ID, [orderId]);
+      if (!order) throw new Error(`Order ${orderId} vanished while locked`);
       return { order, changed: change !== null };
     });
   }
 
+  /** The change, and its history row when the status moves, in one statement. */
   private async apply(tx: EntityManager, current: LockedOrder, change: OrderChange) {
-    await tx
-      .createQueryBuilder()
-      .update(Order)
-      .set({ ...change.fields, status: change.status, updatedAt: change.at })
-      .where('id = :id', { id: current.id })
-      .execute();
-    if (change.status === current.status) return;
+    const parameters: unknown[] = [current.id, change.status, change.at];
+    const assignments = ['status = $2', 'updated_at = $3'];
+    for (const [field, value] of Object.entries(change.fields ?? {})) {
+      if (value === undefined) continue;
+      parameters.push(value);
+      assignments.push(`${FIELD_COLUMNS[field as keyof OrderFields]} = $${parameters.length}`);
+    }
+    const update = `UPDATE orders SET ${assignments.join(', ')} WHERE id = $1`;
+    if (change.status === current.status) {
+      await tx.query(update, parameters);
+      return;
+    }
+    const n = parameters.length;
     await tx.query(
-      `INSERT INTO order_status_history
+      `WITH changed AS (${update})
+       INSERT INTO order_status_history
          (order_id, from_status, to_status, payment_version, source, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        current.id,
-        current.status,
-        change.status,
-        change.fields?.paymentVersion ?? null,
-        change.source,
-        change.at,
-      ],
+       VALUES ($1, $${n + 1}, $2, $${n + 2}, $${n + 3}, $3)`,
+      [...parameters, current.status, change.fields?.paymentVersion ?? null, change.source],
     );
   }
 

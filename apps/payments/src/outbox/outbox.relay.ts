@@ -29,6 +29,7 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   private again = false;
   private stopped = false;
   private lastStuckWarning = 0;
+  private lastStuckCheck = 0;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -125,7 +126,12 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   }
 
   private async warnIfStuck(): Promise<void> {
-    if (Date.now() - this.lastStuckWarning < this.config.outbox.stuckAfterMs) return;
+    // The backlog query runs at most once per poll interval, not after every round: under a
+    // stream of webhooks a round ends every few milliseconds.
+    const now = Date.now();
+    if (now - this.lastStuckCheck < this.config.outbox.pollIntervalMs) return;
+    this.lastStuckCheck = now;
+    if (now - this.lastStuckWarning < this.config.outbox.stuckAfterMs) return;
     const backlog = await this.outbox.backlog();
     if (backlog.oldestPendingSeconds * 1000 < this.config.outbox.stuckAfterMs) return;
     this.lastStuckWarning = Date.now();

@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { trace } from '@opentelemetry/api';
 import { annotate } from '#observability/spans.js';
+import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { spanContextFrom } from '#observability/trace-context.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { applyCharge, applyIntent } from '../payments/apply-intent.js';
@@ -11,6 +12,19 @@ import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { RefundsService } from '../refunds/refunds.service.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
+
+/** Every event's statements, prepared once per connection (see queryPrepared). */
+const RECORD_EVENT: PreparedStatement = {
+  name: 'stripe-event-record',
+  text: `INSERT INTO stripe_events (id, type, outcome, stripe_created_at, received_at)
+         VALUES ($1, $2, 'processing', to_timestamp($3), now())
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+};
+
+const EVENT_OUTCOME: PreparedStatement = {
+  name: 'stripe-event-outcome',
+  text: 'UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1',
+};
 
 export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
 
@@ -32,36 +46,34 @@ export class StripeEventsService {
 
   async handle(event: Stripe.Event): Promise<EventOutcome> {
     annotate({ 'stripe.event_id': event.id, 'stripe.event_type': event.type });
-    const outcome = await this.record(event);
+    const { outcome, notify } = await this.record(event);
     annotate({ 'stripe.event_outcome': outcome });
     countWebhookEvent(event.type, outcome);
-    if (outcome === 'processed') this.relay.kick();
+    // An event that changed nothing (e.g. payment_intent.created after CreatePayment recorded the
+    // intent) queued nothing: a relay round would only find the outbox empty.
+    if (notify) this.relay.kick();
     return outcome;
   }
 
-  private record(event: Stripe.Event): Promise<EventOutcome> {
+  private record(event: Stripe.Event): Promise<{ outcome: EventOutcome; notify: boolean }> {
     return this.db.transaction(async (tx) => {
-      const recorded = await tx.query<unknown[]>(
-        `INSERT INTO stripe_events (id, type, outcome, stripe_created_at, received_at)
-         VALUES ($1, $2, 'processing', to_timestamp($3), now())
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [event.id, event.type, event.created],
-      );
-      if (recorded.length === 0) return 'duplicate';
-      const payment = await this.apply(event, tx);
-      const checkout = spanContextFrom(payment?.checkoutTraceparent);
-      // Links this webhook's trace to the checkout that created the payment.
-      if (checkout) trace.getActiveSpan()?.addLink({ context: checkout });
-      if (payment) annotate({ 'payment.id': payment.id, 'order.id': payment.orderId });
-      const outcome: EventOutcome = payment ? 'processed' : 'ignored';
-      await tx.query('UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1', [
-        event.id,
-        outcome,
-        payment?.id ?? null,
-      ]);
-      if (!payment) this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
-      return outcome;
+      const result = await this.recordIn(event, tx);
+      return { outcome: result, notify: this.changes.queuedIn(tx) };
     });
+  }
+
+  private async recordIn(event: Stripe.Event, tx: EntityManager): Promise<EventOutcome> {
+    const recorded = await queryPrepared(tx, RECORD_EVENT, [event.id, event.type, event.created]);
+    if (recorded.length === 0) return 'duplicate';
+    const payment = await this.apply(event, tx);
+    const checkout = spanContextFrom(payment?.checkoutTraceparent);
+    // Links this webhook's trace to the checkout that created the payment.
+    if (checkout) trace.getActiveSpan()?.addLink({ context: checkout });
+    if (payment) annotate({ 'payment.id': payment.id, 'order.id': payment.orderId });
+    const outcome: EventOutcome = payment ? 'processed' : 'ignored';
+    await queryPrepared(tx, EVENT_OUTCOME, [event.id, outcome, payment?.id ?? null]);
+    if (!payment) this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
+    return outcome;
   }
 
   private async apply(event: Stripe.Event, tx: EntityManager): Promise<Payment | null> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { ThrottlerStorageService } from './throttler.js';
+import { MemoryCounters, seconds } from './memory-counters.js';
 import { Redis } from 'ioredis';
 
 export interface RateLimitStoreOptions {
@@ -69,7 +69,7 @@ type ScriptedRedis = Redis & {
 @Injectable()
 export class RateLimitStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
-  private readonly memory = new ThrottlerStorageService();
+  private readonly memory = new MemoryCounters();
   private readonly redis?: ScriptedRedis;
   private degraded = false;
 
@@ -98,9 +98,8 @@ export class RateLimitStorage implements ThrottlerStorage, OnApplicationShutdown
     ttl: number,
     limit: number,
     blockDuration: number,
-    throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    if (!this.redis) return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
+    if (!this.redis) return this.memory.increment(key, ttl, limit, blockDuration);
     const base = `${this.options.keyPrefix}{${key}}`;
     try {
       const [hits, leftMs, refused, retryMs] = await this.redis.rateLimitHit(
@@ -119,12 +118,12 @@ export class RateLimitStorage implements ThrottlerStorage, OnApplicationShutdown
       };
     } catch (error) {
       this.fallBack(error as Error);
-      return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
+      return this.memory.increment(key, ttl, limit, blockDuration);
     }
   }
 
   onApplicationShutdown(): void {
-    this.memory.onApplicationShutdown();
+    this.memory.close();
     this.redis?.disconnect();
   }
 
@@ -142,8 +141,4 @@ export class RateLimitStorage implements ThrottlerStorage, OnApplicationShutdown
     this.degraded = false;
     this.logger.log('Redis is reachable again: rate-limit counters are shared again');
   }
-}
-
-function seconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
 }
