@@ -40,6 +40,10 @@ COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 
 ARG SERVICE=orders
 ENV SERVICE=${SERVICE}
+# A heap limit keeps each service within 300 MB of RSS under load (docs/performance.md); without
+# one, V8 sizes the heap from the host's memory and grows it long before it needs to collect.
+# Raise it with the container's memory limit.
+ENV NODE_OPTIONS=--max-old-space-size=192
 USER node
 
 # orders: HTTP 3000, gRPC 50052. payments: HTTP 3001 (health, Stripe webhooks), gRPC 50051.

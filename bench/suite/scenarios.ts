@@ -15,6 +15,8 @@ export interface Target {
   label: string;
   origin: string;
   pids: Record<string, number>;
+  /** Resolves once the work the last phase set off in the background is done (webhooks). */
+  settled?: () => Promise<void>;
 }
 
 export function stackTarget(stack: Stack, label: string): Target {
@@ -22,6 +24,8 @@ export function stackTarget(stack: Stack, label: string): Target {
     label,
     origin: stack.ordersUrl,
     pids: { orders: stack.processes.orders.pid!, payments: stack.processes.payments.pid! },
+    // Each checkout makes the stand-in send payment_intent.created to payments.
+    settled: () => stack.stripe.webhooksIdle(),
   };
 }
 

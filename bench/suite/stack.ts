@@ -142,7 +142,15 @@ export async function startService(
       `${ROOT}dist/libs/observability/src/register.js`,
       `${ROOT}dist/apps/${name}/src/main.js`,
     ],
-    { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    {
+      // The heap limit the Dockerfile sets; BENCH_NODE_OPTIONS replaces it.
+      env: {
+        PATH: process.env.PATH,
+        NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=192',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
   );
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
