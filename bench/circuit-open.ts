@@ -1,35 +1,20 @@
 // Measures how fast orders answers POST /api/v1/orders while payments is down and the circuit is
 // open: `npm run bench:circuit-open`. Loopback only; the measuring loop is bounded in time.
-import { randomUUID, randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { startOrdersApp } from '../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
 import { freePort } from '../tools/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
+import { makeCredentials } from './suite/stack.js';
 
-// Production refuses the public development tokens of the gRPC calls: fresh ones for each run.
-const toOrders = randomBytes(24).toString('base64url');
-const toPayments = randomBytes(24).toString('base64url');
-const grpcTokens = {
-  ORDERS_GRPC_INBOUND_TOKENS: `payments=${toOrders}`,
-  ORDERS_GRPC_TOKEN: toOrders,
-  PAYMENTS_GRPC_INBOUND_TOKENS: `orders=${toPayments}`,
-  PAYMENTS_GRPC_TOKEN: toPayments,
-};
-
+// Production refuses every development default: a key pair and gRPC tokens made for this run.
+const credentials = await makeCredentials();
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
-// Production refuses HS256: the services verify ES256 tokens against a key pair made per run.
-const signing = await generateKeyPair('ES256', { extractable: true });
-const jwtEnv = {
-  JWT_PUBLIC_KEY: await exportSPKI(signing.publicKey),
-  JWT_ISSUER: 'https://bench.invalid/',
-  JWT_AUDIENCE: 'orders-api',
-};
 const body = JSON.stringify({
   currency: 'usd',
   items: [{ sku: 'SKU-1', name: 'T-shirt', quantity: 2, unitAmount: 1500 }],
@@ -54,8 +39,8 @@ try {
     loadOrdersConfig({
       NODE_ENV: 'production',
       LOG_LEVEL: 'fatal',
-      ...jwtEnv,
-      ...grpcTokens,
+      ...credentials.jwt,
+      ...credentials.grpc,
       ORDERS_HTTP_PORT: String(httpPort),
       ORDERS_GRPC_PORT: String(grpcPort),
       ORDERS_DATABASE_URL: postgres.url('orders'),
@@ -67,13 +52,7 @@ try {
       RATE_LIMIT_CHECKOUT_LIMIT: '100000000',
     }),
   );
-  const token = await new SignJWT({ roles: ['customer'] })
-    .setProtectedHeader({ alg: 'ES256' })
-    .setSubject('bench-customer')
-    .setIssuer(jwtEnv.JWT_ISSUER)
-    .setAudience(jwtEnv.JWT_AUDIENCE)
-    .setExpirationTime('1h')
-    .sign(signing.privateKey);
+  const token = credentials.customerToken;
   const post = () =>
     fetch(`http://127.0.0.1:${httpPort}/api/v1/orders`, {
       method: 'POST',
