@@ -64,14 +64,15 @@ describe('telemetry (end to end, separate processes)', () => {
         (s) => s.service === 'orders' && s.kind === SERVER && s.name.startsWith('POST'),
       ),
     );
+    // Each service exports in its own batches: wait until both sides of the gRPC hop and the
+    // Stripe call have arrived, whichever export brought them.
     const spans = await receiver.waitFor(() => {
       const trace = receiver.trace(root.traceId);
-      return trace.some(
-        (s) =>
-          s.service === 'payments' &&
-          s.kind === CLIENT &&
-          s.attributes['server.port'] === stripeStandIn.port,
-      )
+      const has = (service: string, kind: number, match: (s: ReceivedSpan) => boolean) =>
+        trace.some((s) => s.service === service && s.kind === kind && match(s));
+      return has('payments', CLIENT, (s) => s.attributes['server.port'] === stripeStandIn.port) &&
+        has('payments', SERVER, (s) => s.name.endsWith('CreatePayment')) &&
+        has('orders', CLIENT, (s) => s.name.endsWith('CreatePayment'))
         ? trace
         : undefined;
     });
