@@ -106,7 +106,6 @@ export async function shutDown(
     await sleep(settings.drainDelayMs);
   }
 
-  logger.log(`Refusing new connections; in-flight requests have ${settings.graceMs} ms to finish`);
   const http = app.getHttpServer() as HttpServer;
   const grpc = serving.trackedGrpcServers;
   let graceExceeded = false;
@@ -119,7 +118,7 @@ export async function shutDown(
     for (const server of grpc) server.forceShutdown();
   }, settings.graceMs);
   try {
-    await Promise.all([
+    const closed = Promise.all([
       closeHttp(app, http),
       ...grpc.map(
         (server) =>
@@ -128,6 +127,12 @@ export async function shutDown(
           ),
       ),
     ]);
+    // Fastify runs its preClose hooks before it closes the listener: say so only once it has.
+    while (http.listening) await sleep(5);
+    logger.log(
+      `Refusing new connections; in-flight requests have ${settings.graceMs} ms to finish`,
+    );
+    await closed;
   } finally {
     clearTimeout(timer);
   }
