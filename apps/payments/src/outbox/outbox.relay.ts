@@ -6,20 +6,21 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { ServiceError } from '@grpc/grpc-js';
-import { context } from '@opentelemetry/api';
-import { inSpan } from '#observability/spans.js';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { inSpan, Untraced } from '#observability/spans.js';
 import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { OrdersClient } from './orders.client.js';
-import { type OutboxMessage, OutboxRepository } from './outbox.repository.js';
+import { type OutboxMessage, type OutboxOutcome, OutboxRepository } from './outbox.repository.js';
 import { observeOutbox } from '#observability/business-metrics.js';
 
 /**
  * Delivers queued payment notifications to orders until orders accepts each one, retrying with
  * exponential backoff (1 s, 2 s, 4 s, ... up to OUTBOX_MAX_BACKOFF_MS). Any number of relays may
- * run (one per instance): each claims its batch with FOR UPDATE SKIP LOCKED. Deliveries carry a
- * key derived from the payment and its version, and orders ignores versions it already has, so a
- * notification delivered twice (e.g. after a crash before the commit) changes nothing.
+ * run (one per instance): each leases its batch in one statement (FOR UPDATE SKIP LOCKED inside),
+ * delivers it, and records the outcomes in one more. Deliveries carry a key derived from the
+ * payment and its version, and orders ignores versions it already has, so a notification
+ * delivered twice (e.g. by a relay that died before recording the outcome) changes nothing.
  */
 @Injectable()
 export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
@@ -58,7 +59,10 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
       this.again = true;
       return;
     }
-    this.running = this.drain()
+    // A round serves every queued change, not the request that happened to kick it: it runs
+    // outside that request's trace, and each delivery joins the trace of its own change.
+    this.running = context
+      .with(ROOT_CONTEXT, () => this.drain())
       .catch((error: unknown) =>
         this.logger.warn(`Outbox delivery round failed: ${(error as Error).message}`),
       )
@@ -72,59 +76,58 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Delivers everything due now; resolves when nothing due is left. */
+  @Untraced()
   async drain(): Promise<void> {
     const { batchSize } = this.config.outbox;
+    // Deliveries of a batch run in parallel, each bounded by the gRPC deadline: the lease
+    // outlasts the batch with room to spare.
+    const leaseMs = 2 * this.config.orders.timeoutMs + 5_000;
     while (!this.stopped) {
-      const delivered = await this.outbox.processDue(
-        batchSize,
-        (messages) => this.deliver(messages),
-        (attempts) => this.backoffMs(attempts),
-      );
-      if (delivered === 0) break;
+      const messages = await this.outbox.claimDue(batchSize, leaseMs);
+      if (messages.length === 0) break;
+      await this.outbox.settle(await Promise.all(messages.map((m) => this.deliver(m))));
+      // A short batch was everything due; changes queued since then kick another round.
+      if (messages.length < batchSize) break;
     }
     await this.warnIfStuck();
   }
 
-  private async deliver(messages: OutboxMessage[]): Promise<Map<string, string | null>> {
-    const results = new Map<string, string | null>();
-    await Promise.all(
-      messages.map(async (message) => {
-        const key = `payment-${message.paymentId}-v${message.payload.paymentVersion}`;
-        // The delivery continues the trace of the change it announces (e.g. a webhook's).
-        await context.with(contextFrom(message.traceparent), () =>
-          inSpan(
-            'OutboxRelay.deliver',
-            {
-              attributes: {
-                'payment.id': message.paymentId,
-                'order.id': message.payload.orderId,
-                'payment.version': message.payload.paymentVersion,
-                'retry.attempt': message.attempts + 1,
-              },
-            },
-            async () => {
-              try {
-                await this.orders.updateOrderPaymentStatus(message.payload, key);
-                results.set(message.id, null);
-              } catch (error) {
-                const { code, details } = error as Partial<ServiceError>;
-                results.set(
-                  message.id,
-                  `gRPC ${code ?? '?'}: ${details ?? (error as Error).message}`,
-                );
-              }
-            },
-          ),
-        );
-      }),
+  private deliver(message: OutboxMessage): Promise<OutboxOutcome> {
+    const key = `payment-${message.paymentId}-v${message.payload.paymentVersion}`;
+    // The delivery continues the trace of the change it announces (e.g. a webhook's).
+    return context.with(contextFrom(message.traceparent), () =>
+      inSpan(
+        'OutboxRelay.deliver',
+        {
+          attributes: {
+            'payment.id': message.paymentId,
+            'order.id': message.payload.orderId,
+            'payment.version': message.payload.paymentVersion,
+            'retry.attempt': message.attempts + 1,
+          },
+        },
+        async () => {
+          try {
+            await this.orders.updateOrderPaymentStatus(message.payload, key);
+            return { id: message.id, error: null, retryInMs: 0 };
+          } catch (error) {
+            const { code, details } = error as Partial<ServiceError>;
+            return {
+              id: message.id,
+              error: `gRPC ${code ?? '?'}: ${details ?? (error as Error).message}`,
+              retryInMs: this.backoffMs(message.attempts + 1),
+            };
+          }
+        },
+      ),
     );
-    return results;
   }
 
   private backoffMs(attempts: number): number {
     return Math.min(1000 * 2 ** (attempts - 1), this.config.outbox.maxBackoffMs);
   }
 
+  @Untraced()
   private async warnIfStuck(): Promise<void> {
     // The backlog query runs at most once per poll interval, not after every round: under a
     // stream of webhooks a round ends every few milliseconds.

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { queryPrepared } from '#common/typeorm.js';
+import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { DataSource, type EntityManager } from 'typeorm';
+import { Untraced } from '#observability/spans.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 
 export interface OutboxMessage {
@@ -13,11 +14,40 @@ export interface OutboxMessage {
   traceparent: string | null;
 }
 
+/** What became of one claimed notification: `error` null when orders accepted it. */
+export interface OutboxOutcome {
+  id: string;
+  error: string | null;
+  /** When `error` is set: how long until the next attempt. */
+  retryInMs: number;
+}
+
 export interface OutboxBacklog {
   pending: number;
   /** Age of the oldest undelivered notification, in seconds (0 when none). */
   oldestPendingSeconds: number;
 }
+
+const CLAIM_DUE: PreparedStatement = {
+  name: 'outbox-claim-due',
+  text: `UPDATE outbox SET next_attempt_at = now() + $2 * interval '1 millisecond'
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE delivered_at IS NULL AND next_attempt_at <= now()
+                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, payment_id, payload, attempts, traceparent`,
+};
+
+const SETTLE: PreparedStatement = {
+  name: 'outbox-settle',
+  text: `UPDATE outbox
+            SET delivered_at = CASE WHEN o.error IS NULL THEN now() END,
+                attempts = outbox.attempts + CASE WHEN o.error IS NULL THEN 0 ELSE 1 END,
+                last_error = coalesce(o.error, outbox.last_error),
+                next_attempt_at = CASE WHEN o.error IS NULL THEN outbox.next_attempt_at
+                                       ELSE now() + o.retry_in_ms * interval '1 millisecond' END
+           FROM unnest($1::bigint[], $2::text[], $3::int[]) AS o(id, error, retry_in_ms)
+          WHERE outbox.id = o.id`,
+};
 
 @Injectable()
 export class OutboxRepository {
@@ -50,59 +80,46 @@ export class OutboxRepository {
   }
 
   /**
-   * Runs `deliver` on a batch of due notifications, each locked for this relay (other relays skip
-   * them), then records what was delivered and reschedules the rest, all in one transaction.
+   * Claims up to `batchSize` due notifications in one statement: each is leased to this relay
+   * for `leaseMs` (its next attempt moves past the lease, so other relays skip it) without a
+   * transaction held open while it is delivered. A relay that dies mid-delivery leaves its batch
+   * to be claimed again when the lease runs out; deliveries are idempotent on orders' side.
    */
-  async processDue(
-    batchSize: number,
-    deliver: (messages: OutboxMessage[]) => Promise<Map<string, string | null>>,
-    backoffMs: (attempts: number) => number,
-  ): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query<
-        {
-          id: string;
-          payment_id: string;
-          payload: UpdateOrderPaymentStatusRequest;
-          attempts: number;
-          traceparent: string | null;
-        }[]
-      >(
-        `SELECT id, payment_id, payload, attempts, traceparent FROM outbox
-          WHERE delivered_at IS NULL AND next_attempt_at <= now()
-          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
-      );
-      if (rows.length === 0) return 0;
-      const results = await deliver(
-        rows.map((row) => ({
-          id: String(row.id),
-          paymentId: row.payment_id,
-          payload: row.payload,
-          attempts: row.attempts,
-          traceparent: row.traceparent,
-        })),
-      );
-      const delivered = rows.filter((row) => results.get(String(row.id)) === null);
-      if (delivered.length > 0) {
-        await tx.query('UPDATE outbox SET delivered_at = now() WHERE id = ANY($1)', [
-          delivered.map((row) => row.id),
-        ]);
-      }
-      for (const row of rows) {
-        const error = results.get(String(row.id));
-        if (error === null) continue;
-        await tx.query(
-          `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-                  next_attempt_at = now() + $3 * interval '1 millisecond'
-            WHERE id = $1`,
-          [row.id, error ?? 'not attempted', backoffMs(row.attempts + 1)],
-        );
-      }
-      return delivered.length;
-    });
+  // The relay's plumbing makes no spans of its own (an idle poll twice a second would flood the
+  // traces): each delivery is a span in the trace of the change it announces.
+  @Untraced()
+  async claimDue(batchSize: number, leaseMs: number): Promise<OutboxMessage[]> {
+    const rows = await queryPrepared<{
+      id: string;
+      payment_id: string;
+      payload: UpdateOrderPaymentStatusRequest;
+      attempts: number;
+      traceparent: string | null;
+    }>(this.db.manager, CLAIM_DUE, [batchSize, leaseMs]);
+    return rows.map((row) => ({
+      id: String(row.id),
+      paymentId: row.payment_id,
+      payload: row.payload,
+      attempts: row.attempts,
+      traceparent: row.traceparent,
+    }));
   }
 
+  /**
+   * Records a claimed batch's outcomes in one statement: delivered ones are done; each failed one
+   * counts an attempt, keeps its error and waits `retryInMs` before it is due again.
+   */
+  @Untraced()
+  async settle(outcomes: OutboxOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    await queryPrepared(this.db.manager, SETTLE, [
+      outcomes.map((o) => o.id),
+      outcomes.map((o) => o.error),
+      outcomes.map((o) => o.retryInMs),
+    ]);
+  }
+
+  @Untraced()
   async backlog(): Promise<OutboxBacklog> {
     const [row] = await this.db.query<{ pending: number; oldest: number | null }[]>(
       `SELECT count(*)::int AS pending,

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { trace } from '@opentelemetry/api';
-import { annotate } from '#observability/spans.js';
+import { annotate, Untraced } from '#observability/spans.js';
 import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { spanContextFrom } from '#observability/trace-context.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
@@ -62,6 +62,7 @@ export class StripeEventsService {
     });
   }
 
+  @Untraced()
   private async recordIn(event: Stripe.Event, tx: EntityManager): Promise<EventOutcome> {
     const recorded = await queryPrepared(tx, RECORD_EVENT, [event.id, event.type, event.created]);
     if (recorded.length === 0) return 'duplicate';
@@ -76,6 +77,7 @@ export class StripeEventsService {
     return outcome;
   }
 
+  @Untraced()
   private async apply(event: Stripe.Event, tx: EntityManager): Promise<Payment | null> {
     const at = new Date(event.created * 1000);
     switch (event.type) {

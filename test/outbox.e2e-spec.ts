@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { OutboxRepository } from '../apps/payments/src/outbox/outbox.repository.js';
+import { Stack } from './support/stack.js';
+
+/**
+ * The relay's claims on payments' real database: a batch is leased to one relay in one statement,
+ * and its outcomes recorded in one more. The running relay polls once an hour here, so only the
+ * test claims.
+ */
+describe(OutboxRepository.name, () => {
+  let stack: Stack;
+  let db: pg.Pool;
+  let outbox: OutboxRepository;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ payments: { OUTBOX_POLL_INTERVAL_MS: '3600000' } });
+    db = new pg.Pool({ connectionString: stack.paymentsDb.url, max: 3 });
+    outbox = stack.payments.get(OutboxRepository);
+  });
+
+  afterAll(async () => {
+    await db.end();
+    await stack.stop();
+  });
+
+  beforeEach(() => db.query('DELETE FROM outbox'));
+
+  async function queue(count: number): Promise<string[]> {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO outbox (payment_id, payload)
+       SELECT gen_random_uuid(), jsonb_build_object('orderId', $2::text, 'paymentVersion', n)
+         FROM generate_series(1, $1) AS n
+       RETURNING id`,
+      [count, randomUUID()],
+    );
+    return rows.map((row) => String(row.id));
+  }
+
+  const row = async (id: string) =>
+    (
+      await db.query<{
+        delivered: boolean;
+        attempts: number;
+        last_error: string | null;
+        due_in_ms: number;
+      }>(
+        `SELECT delivered_at IS NOT NULL AS delivered, attempts, last_error,
+                (extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
+           FROM outbox WHERE id = $1`,
+        [id],
+      )
+    ).rows[0];
+
+  it('leases each due message to one claim only, until the lease runs out', async () => {
+    const ids = await queue(6);
+    const [first, second] = await Promise.all([
+      outbox.claimDue(4, 60_000),
+      outbox.claimDue(4, 60_000),
+    ]);
+    const claimed = [...first, ...second].map((m) => m.id);
+    expect(claimed.sort()).toEqual([...ids].sort());
+    expect(new Set(claimed).size).toBe(ids.length);
+    expect(await outbox.claimDue(10, 60_000)).toEqual([]);
+  });
+
+  it('hands a message out again once its lease has run out (its relay died mid-delivery)', async () => {
+    const [id] = await queue(1);
+    expect((await outbox.claimDue(10, 50)).map((m) => m.id)).toEqual([id]);
+    expect(await outbox.claimDue(10, 50)).toEqual([]);
+    await sleep(100);
+    const again = await outbox.claimDue(10, 50);
+    expect(again.map((m) => m.id)).toEqual([id]);
+    // A lease is not an attempt: only a recorded failure counts one.
+    expect(again[0].attempts).toBe(0);
+  });
+
+  it('records a batch: delivered ones are done, failed ones count an attempt and back off', async () => {
+    const [delivered, failed] = await queue(2);
+    await outbox.claimDue(10, 60_000);
+    await outbox.settle([
+      { id: delivered, error: null, retryInMs: 0 },
+      { id: failed, error: 'gRPC 14: orders unavailable', retryInMs: 30_000 },
+    ]);
+    expect(await row(delivered)).toMatchObject({ delivered: true, attempts: 0, last_error: null });
+    const retry = await row(failed);
+    expect(retry).toMatchObject({
+      delivered: false,
+      attempts: 1,
+      last_error: 'gRPC 14: orders unavailable',
+    });
+    expect(retry.due_in_ms).toBeGreaterThan(25_000);
+    expect(retry.due_in_ms).toBeLessThanOrEqual(30_000);
+    expect(await outbox.backlog()).toMatchObject({ pending: 1 });
+  });
+});
