@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { freePort } from '../../tools/dev/ports.js';
 import { startEmbeddedPostgres } from '../../tools/dev/postgres.js';
 import { childrenOf } from './process-metrics.js';
@@ -204,7 +205,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // The stand-in answers at once (no artificial latency); its webhooks reach this payments.
   const stripe = await StripeStandIn.start({ port: 0 });
   const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
-  stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, webhookSecret);
+  // Subscribed as production's endpoint is: only the events payments applies.
+  stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, webhookSecret, STRIPE_WEBHOOK_EVENTS);
   const otel: NodeJS.ProcessEnv = otlpEndpoint
     ? {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,

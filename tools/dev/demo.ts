@@ -14,6 +14,7 @@ import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
+import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { freePort } from './ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
 import { signDevToken } from './token.js';
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     webhook: {
       url: `http://127.0.0.1:${paymentsHttp}/webhooks/stripe`,
       secret: DEV_WEBHOOK_SECRET,
+      enabledEvents: STRIPE_WEBHOOK_EVENTS,
     },
   });
   cleanups.push(() => stripeStandIn.stop());

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
+import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
 import { signDevToken } from './token.js';
 
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
       webhook: {
         url: `http://127.0.0.1:${ports.paymentsHttp}/webhooks/stripe`,
         secret: setting('STRIPE_WEBHOOK_SECRET')?.split(',')[0]?.trim() ?? DEV_WEBHOOK_SECRET,
+        enabledEvents: STRIPE_WEBHOOK_EVENTS,
       },
     });
     cleanups.push({ name: 'the Stripe stand-in', run: () => standIn.stop() });

@@ -23,8 +23,8 @@ export class EventLog {
   constructor(
     private readonly store: Store,
     private readonly delivery: {
-      /** Endpoints that will be sent the event (Stripe's `pending_webhooks`). */
-      endpointCount(): number;
+      /** Endpoints that will be sent an event of `type` (Stripe's `pending_webhooks`). */
+      endpointCount(type: string): number;
       enqueue(event: Stripe.Event): void;
     },
   ) {}
@@ -44,7 +44,7 @@ export class EventLog {
       created: Math.floor(Date.now() / 1000),
       data,
       livemode: false,
-      pending_webhooks: this.delivery.endpointCount(),
+      pending_webhooks: this.delivery.endpointCount(type),
       request: { ...origin },
       type,
     } as Stripe.Event;

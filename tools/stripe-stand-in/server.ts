@@ -201,9 +201,12 @@ export class StripeStandIn {
     return this.webhooks.deliveries();
   }
 
-  /** Sends events from now on (and those still queued) to `url`, signed with `secret`. */
-  setWebhook(url: string, secret: string): void {
-    this.webhooks.configure({ url, secret });
+  /**
+   * Sends events from now on (and those still queued) to `url`, signed with `secret`: those of the
+   * `enabledEvents` types (Stripe's `enabled_events`), or all.
+   */
+  setWebhook(url: string, secret: string, enabledEvents?: readonly string[]): void {
+    this.webhooks.configure({ url, secret, enabledEvents });
   }
 
   /** Holds deliveries back (events queue up) until resumeWebhooks(). */
@@ -516,10 +519,11 @@ export class StripeStandIn {
         done(() => this.resumeWebhooks()),
       )
       .post('/_stand_in/webhook', ({ params }) => {
-        params.allowOnly(['url', 'secret']);
+        params.allowOnly(['url', 'secret', 'enabled_events']);
         const url = params.requiredString('url');
         const secret = params.requiredString('secret');
-        return done(() => this.setWebhook(url, secret))();
+        const enabledEvents = params.stringArray('enabled_events');
+        return done(() => this.setWebhook(url, secret, enabledEvents))();
       });
   }
 

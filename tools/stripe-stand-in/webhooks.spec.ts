@@ -291,6 +291,16 @@ describe('webhook delivery', () => {
     expect(() => standIn.setWebhook('not a url', SECRET)).toThrow();
   });
 
+  it("sends only the event types the endpoint enabled, as Stripe's enabled_events", async () => {
+    const { receiver, standIn, pay } = await setup({ webhook: undefined });
+    standIn.setWebhook(receiver.url, SECRET, ['payment_intent.succeeded', 'charge.refunded']);
+    await pay();
+    await standIn.webhooksIdle();
+    expect(receiver.events().map((event) => event.type)).toEqual(['payment_intent.succeeded']);
+    expect(standIn.deliveries()).toHaveLength(1);
+    expect(() => standIn.setWebhook(receiver.url, SECRET, [])).toThrow();
+  });
+
   it('forgets events and deliveries on reset, keeping the endpoint', async () => {
     const { receiver, standIn, stripe } = await setup();
     await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });

@@ -7,6 +7,8 @@ export interface WebhookEndpoint {
   url: string;
   /** The endpoint's signing secret, `whsec_...`. */
   secret: string;
+  /** Stripe's `enabled_events`: the event types sent to this endpoint. Default `['*']`, all. */
+  enabledEvents?: readonly string[];
 }
 
 /** Retries of failed deliveries, with exponential backoff as Stripe retries (faster). */
@@ -68,7 +70,7 @@ interface Job {
  * later, behind whatever was queued meanwhile (so, as with Stripe, order is not guaranteed).
  */
 export class WebhookDispatcher {
-  private endpoint?: { url: URL; secret: string };
+  private endpoint?: { url: URL; secret: string; enabled: (type: string) => boolean };
   private readonly retry: Required<WebhookRetryOptions>;
   private readonly queue: Job[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -102,12 +104,18 @@ export class WebhookDispatcher {
       throw new TypeError(`webhook url must be http(s), got ${endpoint.url}`);
     }
     if (!endpoint.secret) throw new TypeError('webhook secret must not be empty');
-    this.endpoint = { url, secret: endpoint.secret };
+    const types = new Set(endpoint.enabledEvents ?? ['*']);
+    if (types.size === 0) throw new TypeError('webhook enabledEvents must not be empty');
+    this.endpoint = {
+      url,
+      secret: endpoint.secret,
+      enabled: types.has('*') ? () => true : (type) => types.has(type),
+    };
   }
 
-  /** Stripe's `pending_webhooks` of a new event. */
-  endpointCount(): number {
-    return this.endpoint ? 1 : 0;
+  /** Stripe's `pending_webhooks` of a new event of `type`. */
+  endpointCount(type: string): number {
+    return this.endpoint?.enabled(type) ? 1 : 0;
   }
 
   /** True when nothing is queued, being sent or waiting for a retry. */
@@ -116,7 +124,7 @@ export class WebhookDispatcher {
   }
 
   enqueue(event: Stripe.Event): void {
-    if (!this.endpoint || this.stopped) return;
+    if (!this.endpoint?.enabled(event.type) || this.stopped) return;
     this.queue.push({ eventId: event.id, tries: 0, retry: true });
     this.kick();
   }
