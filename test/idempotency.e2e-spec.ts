@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { IdempotencyCleanup } from '../apps/orders/src/idempotency/idempotency-cleanup.js';
+import { IdempotencyRepository } from '../apps/orders/src/idempotency/idempotency.repository.js';
 import { cart, eventually, expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';
 
@@ -145,6 +146,32 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
     expect((await postOrder(stack.ordersUrl, token, { key })).status).toBe(201);
   });
 
+  it('answers repeats of a completed key from memory, without a database round trip', async () => {
+    const token = await tokenFor('cus_retry_storm');
+    const key = randomUUID();
+    const first = await postOrder(stack.ordersUrl, token, { key });
+    expect(first.status).toBe(201);
+    const body = await first.text();
+    const lookups = jest.spyOn(stack.orders.get(IdempotencyRepository), 'insertOrFind');
+    try {
+      for (let i = 0; i < 5; i++) {
+        const replay = await postOrder(stack.ordersUrl, token, { key });
+        expect(replay.status).toBe(201);
+        expect(replay.headers.get('idempotent-replayed')).toBe('true');
+        expect(await replay.text()).toBe(body);
+      }
+      await expectProblem(
+        await postOrder(stack.ordersUrl, token, { key, body: { ...cart, currency: 'eur' } }),
+        422,
+        '/problems/idempotency-key-reused',
+      );
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
+    expect(await orderCount('cus_retry_storm')).toBe(1);
+  });
+
   it('keeps completed keys across a restart of orders', async () => {
     const token = await tokenFor('cus_restart');
     const key = randomUUID();
@@ -166,6 +193,10 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
       "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE customer_id = $1",
       [customer],
     );
+    // The key expired in the database, not in orders' memory of recent keys (which lives no
+    // longer than the key): a restart forgets it, as the passing of that much time would.
+    await stack.stopOrders();
+    await stack.startOrders();
     const again = await postOrder(stack.ordersUrl, token, { key });
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBeNull();

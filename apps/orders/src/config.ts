@@ -33,6 +33,7 @@ const schema = z
     IDEMPOTENCY_RETENTION_HOURS: env.positiveInt(24),
     IDEMPOTENCY_LOCK_TIMEOUT_MS: env.positiveInt(30_000),
     IDEMPOTENCY_CLEANUP_INTERVAL_MS: env.positiveInt(10 * 60_000),
+    IDEMPOTENCY_REPLAY_CACHE_MB: env.nonNegativeInt(8),
     JWT_SECRET: env
       .optionalString()
       .refine(
@@ -109,6 +110,7 @@ const schema = z
       retentionHours: value.IDEMPOTENCY_RETENTION_HOURS,
       lockTimeoutMs: value.IDEMPOTENCY_LOCK_TIMEOUT_MS,
       cleanupIntervalMs: value.IDEMPOTENCY_CLEANUP_INTERVAL_MS,
+      replayCacheMb: value.IDEMPOTENCY_REPLAY_CACHE_MB,
     },
     jwt: {
       secret: value.JWT_SECRET ?? DEV_JWT_SECRET,

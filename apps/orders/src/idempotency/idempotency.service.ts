@@ -6,6 +6,7 @@ import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { requestFingerprint } from './fingerprint.js';
 import type { StoredResponse } from './idempotency-record.entity.js';
 import { IdempotencyRepository, type KeyRef } from './idempotency.repository.js';
+import { type CompletedKey, ReplayCache } from './replay-cache.js';
 import { countIdempotentReplay } from '#observability/business-metrics.js';
 
 export interface IdempotentRequest extends KeyRef {
@@ -49,6 +50,7 @@ export class IdempotencyService {
 
   constructor(
     private readonly keys: IdempotencyRepository,
+    private readonly completed: ReplayCache,
     @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
   ) {}
 
@@ -59,11 +61,13 @@ export class IdempotencyService {
     const ref: KeyRef = { customerId: request.customerId, key: request.key };
     annotate({ 'idempotency.key_hash': hashKey(request.key) });
     const fingerprint = requestFingerprint(request.method, request.path, request.body);
+    const recent = this.completed.get(ref);
+    if (recent) return this.replay(fingerprint, recent);
     const claim = await this.claim(ref, fingerprint);
     if ('replay' in claim) {
-      annotate({ 'idempotency.replayed': true });
-      countIdempotentReplay();
-      return { response: claim.replay, replayed: true };
+      const completed = { fingerprint, response: claim.replay };
+      this.completed.remember(ref, completed, claim.expiresAt);
+      return this.replay(fingerprint, completed);
     }
 
     const checkpoint: Checkpoint = { orderId: claim.orderId, key: ref };
@@ -78,14 +82,24 @@ export class IdempotencyService {
       response = errorResponse(error, request.path);
     }
     await this.keys.complete(ref, response);
+    this.completed.remember(ref, { fingerprint, response }, claim.expiresAt);
     return { response, replayed: false };
+  }
+
+  private replay(fingerprint: string, completed: CompletedKey): Outcome {
+    if (completed.fingerprint !== fingerprint) throw keyReused();
+    annotate({ 'idempotency.replayed': true });
+    countIdempotentReplay();
+    return { response: completed.response, replayed: true };
   }
 
   @Untraced()
   private async claim(
     ref: KeyRef,
     fingerprint: string,
-  ): Promise<{ orderId: string | null } | { replay: StoredResponse }> {
+  ): Promise<
+    { orderId: string | null; expiresAt: Date } | { replay: StoredResponse; expiresAt: Date }
+  > {
     const { lockTimeoutMs, retentionHours } = this.config.idempotency;
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const existing = await this.keys.insertOrFind(
@@ -95,18 +109,13 @@ export class IdempotencyService {
         retentionHours,
       );
       if (!existing) continue; // released, cleaned up or committed meanwhile: claim again
-      if (existing.inserted) return { orderId: null };
+      if (existing.inserted) return { orderId: null, expiresAt: existing.record.expiresAt };
       if (existing.expired) {
         await this.keys.deleteIfExpired(ref);
         continue;
       }
       const { record } = existing;
-      if (record.fingerprint !== fingerprint) {
-        throw new DomainError(
-          'idempotency_key_reused',
-          'This Idempotency-Key was used with a different request; use a new key for a new request.',
-        );
-      }
+      if (record.fingerprint !== fingerprint) throw keyReused();
       if (record.state === 'completed') {
         return {
           replay: {
@@ -114,12 +123,13 @@ export class IdempotencyService {
             headers: record.responseHeaders ?? {},
             body: record.responseBody!,
           },
+          expiresAt: record.expiresAt,
         };
       }
       const taken = await this.keys.takeOver(ref, lockTimeoutMs);
       if (taken) {
         if (taken.orderId) this.logger.log(`Resuming order ${taken.orderId} for a retried key`);
-        return { orderId: taken.orderId };
+        return { orderId: taken.orderId, expiresAt: taken.expiresAt };
       }
       break;
     }
@@ -130,6 +140,13 @@ export class IdempotencyService {
       { retryAfterSeconds: 1 },
     );
   }
+}
+
+function keyReused(): DomainError {
+  return new DomainError(
+    'idempotency_key_reused',
+    'This Idempotency-Key was used with a different request; use a new key for a new request.',
+  );
 }
 
 function errorResponse(error: unknown, instance: string): StoredResponse {
