@@ -144,10 +144,11 @@ export async function startService(
       `${ROOT}dist/apps/${name}/src/main.js`,
     ],
     {
-      // The heap limit the Dockerfile sets; BENCH_NODE_OPTIONS replaces it.
+      // The heap limits the Dockerfile sets; BENCH_NODE_OPTIONS replaces them.
       env: {
         PATH: process.env.PATH,
-        NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=192',
+        NODE_OPTIONS:
+          process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=192 --max-semi-space-size=16',
         ...env,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
