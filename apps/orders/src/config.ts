@@ -33,7 +33,7 @@ const schema = z
     IDEMPOTENCY_RETENTION_HOURS: env.positiveInt(24),
     IDEMPOTENCY_LOCK_TIMEOUT_MS: env.positiveInt(30_000),
     IDEMPOTENCY_CLEANUP_INTERVAL_MS: env.positiveInt(10 * 60_000),
-    IDEMPOTENCY_REPLAY_CACHE_MB: env.nonNegativeInt(8),
+    IDEMPOTENCY_REPLAY_CACHE_MB: env.nonNegativeInt(16),
     JWT_SECRET: env
       .optionalString()
       .refine(

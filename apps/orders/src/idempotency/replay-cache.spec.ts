@@ -28,7 +28,7 @@ describe(ReplayCache.name, () => {
 
   it('stays within its memory budget, forgetting the least recently used keys', () => {
     const cache = cacheOf(1);
-    const body = 'x'.repeat(100_000); // about 200 kB an entry: five fit in 1 MB
+    const body = 'x'.repeat(200_000); // about 200 kB an entry: five fit in 1 MB
     for (let i = 0; i < 10; i++) {
       cache.remember({ customerId: 'cus_1', key: `k${i}` }, completed(body), inAnHour());
     }
