@@ -68,11 +68,12 @@ const FIELD_COLUMNS: Record<keyof OrderFields, string> = {
  * more CPU than the query itself. The columns are named: a prepared statement's result type is
  * fixed, and a column added by a later migration must not break connections that prepared it.
  */
+const ORDER_COLUMNS = `id, customer_id, status, currency, amount, payment_id, payment_status,
+  payment_client_secret, payment_version, amount_refunded, payment_disputed, payment_failure_code,
+  reconcile_after, reconcile_attempts, created_at, updated_at`;
+
 const selectOrder = (where: string) => `
-  SELECT o.id, o.customer_id, o.status, o.currency, o.amount, o.payment_id, o.payment_status,
-         o.payment_client_secret, o.payment_version, o.amount_refunded, o.payment_disputed,
-         o.payment_failure_code, o.reconcile_after, o.reconcile_attempts, o.created_at,
-         o.updated_at,
+  SELECT ${ORDER_COLUMNS.replaceAll(/\b(\w+)\b/g, 'o.$1')},
          COALESCE((SELECT json_agg(json_build_object(
                                  'position', i.position, 'sku', i.sku, 'name', i.name,
                                  'quantity', i.quantity, 'unitAmount', i.unit_amount::text)
@@ -111,10 +112,10 @@ const ATTACH_PAYMENT: PreparedStatement = {
        RETURNING order_id`,
 };
 
+/** The whole order, items included, under its row lock: what a change is decided on and returns. */
 const LOCK_ORDER: PreparedStatement = {
-  name: 'order-lock',
-  text: `SELECT id, status, amount::text AS amount, payment_id, payment_version::text AS version
-           FROM orders WHERE id = $1 FOR UPDATE`,
+  name: 'order-lock-with-items',
+  text: `${selectOrder('o.id = $1')} FOR UPDATE OF o`,
 };
 
 const ORDER_BY_ID: PreparedStatement = { name: 'order-by-id', text: selectOrder('o.id = $1') };
@@ -284,26 +285,29 @@ export class OrdersRepository {
     decide: (current: LockedOrder) => OrderChange | null,
   ): Promise<{ order: Order; changed: boolean } | null> {
     return this.db.transaction(async (tx) => {
-      const rows = await queryPrepared<Record<string, string | null>>(tx, LOCK_ORDER, [orderId]);
-      const row = rows[0];
+      const [row] = await queryPrepared<OrderRow>(tx, LOCK_ORDER, [orderId]);
       if (!row) return null;
       const current: LockedOrder = {
-        id: row.id!,
-        status: row.status as OrderStatus,
-        amount: Number(row.amount),
+        id: row.id,
+        status: row.status,
+        amount: toNumber(row.amount),
         paymentId: row.payment_id,
-        paymentVersion: BigInt(row.version!),
+        paymentVersion: BigInt(row.payment_version),
       };
       const change = decide(current);
-      if (change) await this.apply(tx, current, change);
-      const order = await this.selectOne(tx, ORDER_BY_ID, [orderId]);
-      if (!order) throw new Error(`Order ${orderId} vanished while locked`);
-      return { order, changed: change !== null };
+      if (!change) return { order: orderFromRow(row), changed: false };
+      // The items never change: the order as committed is the updated row with the locked items.
+      const updated = await this.apply(tx, current, change);
+      return { order: orderFromRow({ ...updated, items: row.items }), changed: true };
     });
   }
 
-  /** The change, and its history row when the status moves, in one statement. */
-  private async apply(tx: EntityManager, current: LockedOrder, change: OrderChange) {
+  /** The change, and its history row when the status moves, in one statement; the updated row. */
+  private async apply(
+    tx: EntityManager,
+    current: LockedOrder,
+    change: OrderChange,
+  ): Promise<Omit<OrderRow, 'items'>> {
     const parameters: unknown[] = [current.id, change.status, change.at];
     const assignments = ['status = $2', 'updated_at = $3'];
     for (const [field, value] of Object.entries(change.fields ?? {})) {
@@ -311,19 +315,24 @@ export class OrdersRepository {
       parameters.push(value);
       assignments.push(`${FIELD_COLUMNS[field as keyof OrderFields]} = $${parameters.length}`);
     }
-    const update = `UPDATE orders SET ${assignments.join(', ')} WHERE id = $1`;
+    const update = `UPDATE orders SET ${assignments.join(', ')} WHERE id = $1
+                     RETURNING ${ORDER_COLUMNS}`;
+    // TypeORM answers an UPDATE with [rows, count], a SELECT with rows.
     if (change.status === current.status) {
-      await tx.query(update, parameters);
-      return;
+      const [[row]] = await tx.query<[Omit<OrderRow, 'items'>[], number]>(update, parameters);
+      return row;
     }
     const n = parameters.length;
-    await tx.query(
-      `WITH changed AS (${update})
-       INSERT INTO order_status_history
-         (order_id, from_status, to_status, payment_version, source, created_at)
-       VALUES ($1, $${n + 1}, $2, $${n + 2}, $${n + 3}, $3)`,
+    const [row] = await tx.query<Omit<OrderRow, 'items'>[]>(
+      `WITH changed AS (${update}),
+            history AS (
+              INSERT INTO order_status_history
+                (order_id, from_status, to_status, payment_version, source, created_at)
+              VALUES ($1, $${n + 1}, $2, $${n + 2}, $${n + 3}, $3))
+       SELECT * FROM changed`,
       [...parameters, current.status, change.fields?.paymentVersion ?? null, change.source],
     );
+    return row;
   }
 
   /**
