@@ -51,6 +51,14 @@ describe('Stripe webhooks on payments (end to end)', () => {
     return rows[0];
   }
 
+  const recordedEvent = async (id: string) =>
+    (
+      await db.query<{ outcome: string; payment_id: string | null }>(
+        'SELECT outcome, payment_id FROM stripe_events WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
+
   const count = async (sql: string, params: unknown[]) =>
     (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n;
 
@@ -76,14 +84,20 @@ describe('Stripe webhooks on payments (end to end)', () => {
 
   it('applies a signed payment_intent.succeeded', async () => {
     const payment = await newPayment();
-    const response = await deliver(
-      stack.paymentsUrl,
-      signed(intentEvent('payment_intent.succeeded', payment.providerPaymentId, 'succeeded')),
+    const succeeded = intentEvent(
+      'payment_intent.succeeded',
+      payment.providerPaymentId,
+      'succeeded',
     );
+    const response = await deliver(stack.paymentsUrl, signed(succeeded));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, outcome: 'processed' });
     expect(await row(payment.id)).toMatchObject({ status: 'succeeded', version: '2' });
     expect(await count('outbox WHERE payment_id = $1', [payment.id])).toBe(1);
+    expect(await recordedEvent(succeeded.id)).toEqual({
+      outcome: 'processed',
+      payment_id: payment.id,
+    });
   });
 
   describe('refuses what does not verify, and records nothing', () => {
@@ -215,8 +229,10 @@ describe('Stripe webhooks on payments (end to end)', () => {
       () => event('customer.created', { id: 'cus_1', object: 'customer' }),
     ],
   ])('answers 2xx and ignores %s', async (_name, make) => {
-    const response = await deliver(stack.paymentsUrl, signed(make()));
+    const ignored = make();
+    const response = await deliver(stack.paymentsUrl, signed(ignored));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, outcome: 'ignored' });
+    expect(await recordedEvent(ignored.id)).toEqual({ outcome: 'ignored', payment_id: null });
   });
 });

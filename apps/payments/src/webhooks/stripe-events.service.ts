@@ -12,18 +12,21 @@ import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { RefundsService } from '../refunds/refunds.service.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
+import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 
 /** Every event's statements, prepared once per connection (see queryPrepared). */
+/**
+ * Records the event with its outcome, decided in the same statement: `processed` when it concerns
+ * one of our payments (found by its PaymentIntent id, $4; null for a type payments does not
+ * apply), `ignored` otherwise. Nothing when the event was recorded before (a duplicate).
+ */
 const RECORD_EVENT: PreparedStatement = {
-  name: 'stripe-event-record',
-  text: `INSERT INTO stripe_events (id, type, outcome, stripe_created_at, received_at)
-         VALUES ($1, $2, 'processing', to_timestamp($3), now())
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-};
-
-const EVENT_OUTCOME: PreparedStatement = {
-  name: 'stripe-event-outcome',
-  text: 'UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1',
+  name: 'stripe-event-record-with-outcome',
+  text: `INSERT INTO stripe_events (id, type, outcome, payment_id, stripe_created_at, received_at)
+         SELECT $1, $2, CASE WHEN payment.id IS NULL THEN 'ignored' ELSE 'processed' END,
+                payment.id, to_timestamp($3), now()
+           FROM (SELECT (SELECT id FROM payments WHERE provider_payment_id = $4) AS id) payment
+         ON CONFLICT (id) DO NOTHING RETURNING payment_id`,
 };
 
 export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
@@ -64,21 +67,33 @@ export class StripeEventsService {
 
   @Untraced()
   private async recordIn(event: Stripe.Event, tx: EntityManager): Promise<EventOutcome> {
-    const recorded = await queryPrepared(tx, RECORD_EVENT, [event.id, event.type, event.created]);
-    if (recorded.length === 0) return 'duplicate';
-    const payment = await this.apply(event, tx);
+    const [recorded] = await queryPrepared<{ payment_id: string | null }>(tx, RECORD_EVENT, [
+      event.id,
+      event.type,
+      event.created,
+      intentIdOf(event) ?? null,
+    ]);
+    if (!recorded) return 'duplicate';
+    if (!recorded.payment_id) {
+      this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
+      return 'ignored';
+    }
+    // The payment exists: it was found under this transaction's snapshot, and payments are never
+    // deleted. Its row lock orders this event among concurrent changes to the same payment.
+    const payment = await this.apply(event, recorded.payment_id, tx);
     const checkout = spanContextFrom(payment?.checkoutTraceparent);
     // Links this webhook's trace to the checkout that created the payment.
     if (checkout) trace.getActiveSpan()?.addLink({ context: checkout });
     if (payment) annotate({ 'payment.id': payment.id, 'order.id': payment.orderId });
-    const outcome: EventOutcome = payment ? 'processed' : 'ignored';
-    await queryPrepared(tx, EVENT_OUTCOME, [event.id, outcome, payment?.id ?? null]);
-    if (!payment) this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
-    return outcome;
+    return 'processed';
   }
 
   @Untraced()
-  private async apply(event: Stripe.Event, tx: EntityManager): Promise<Payment | null> {
+  private async apply(
+    event: Stripe.Event,
+    paymentId: string,
+    tx: EntityManager,
+  ): Promise<Payment | null> {
     const at = new Date(event.created * 1000);
     switch (event.type) {
       case 'payment_intent.processing':
@@ -89,7 +104,7 @@ export class StripeEventsService {
       case 'payment_intent.amount_capturable_updated': {
         const intent = event.data.object;
         return this.changes.change(
-          { providerPaymentId: intent.id },
+          { id: paymentId },
           (payment) => applyIntent(payment, intent, at),
           tx,
         );
@@ -98,10 +113,8 @@ export class StripeEventsService {
       case 'charge.updated':
       case 'charge.refunded': {
         const charge = event.data.object;
-        const intentId = idOf(charge.payment_intent);
-        if (!intentId) return null;
         return this.changes.change(
-          { providerPaymentId: intentId },
+          { id: paymentId },
           async (payment, inner) => {
             const refunds = charge.refunds?.data ?? [];
             let changed = applyCharge(payment, charge);
@@ -117,20 +130,15 @@ export class StripeEventsService {
       case 'refund.updated':
       case 'refund.failed': {
         const refund = event.data.object;
-        const intentId = idOf(refund.payment_intent);
-        if (!intentId) return null;
         return this.changes.change(
-          { providerPaymentId: intentId },
+          { id: paymentId },
           (payment, inner) => this.refunds.applyStripeRefund(payment, refund, inner),
           tx,
         );
       }
       case 'charge.dispute.created': {
-        const dispute = event.data.object;
-        const intentId = idOf(dispute.payment_intent);
-        if (!intentId) return null;
         return this.changes.change(
-          { providerPaymentId: intentId },
+          { id: paymentId },
           (payment) => {
             if (payment.disputed) return false;
             payment.disputed = true;
@@ -143,6 +151,17 @@ export class StripeEventsService {
         return null;
     }
   }
+}
+
+/** The PaymentIntent an event of a type payments applies is about; undefined for other types. */
+function intentIdOf(event: Stripe.Event): string | undefined {
+  if (!(STRIPE_WEBHOOK_EVENTS as readonly string[]).includes(event.type)) return undefined;
+  const object = event.data.object as {
+    object: string;
+    id: string;
+    payment_intent?: string | { id: string } | null;
+  };
+  return object.object === 'payment_intent' ? object.id : idOf(object.payment_intent);
 }
 
 function idOf(value: string | { id: string } | null | undefined): string | undefined {
