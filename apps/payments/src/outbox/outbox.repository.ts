@@ -49,6 +49,11 @@ const SETTLE: PreparedStatement = {
           WHERE outbox.id = o.id`,
 };
 
+/**
+ * The outbox table. The relay's queries (claim, settle, backlog) make no spans of their own: an
+ * idle poll twice a second would flood the traces; each delivery is a span in the trace of the
+ * change it announces.
+ */
 @Injectable()
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -85,8 +90,6 @@ export class OutboxRepository {
    * transaction held open while it is delivered. A relay that dies mid-delivery leaves its batch
    * to be claimed again when the lease runs out; deliveries are idempotent on orders' side.
    */
-  // The relay's plumbing makes no spans of its own (an idle poll twice a second would flood the
-  // traces): each delivery is a span in the trace of the change it announces.
   @Untraced()
   async claimDue(batchSize: number, leaseMs: number): Promise<OutboxMessage[]> {
     const rows = await queryPrepared<{
