@@ -156,8 +156,14 @@ async function main(): Promise<void> {
     `  orders: ${refunded.status}, ${refunded.amountRefunded ?? '?'} of ${refunded.amount} refunded`,
   );
 
-  const events = stripeStandIn.events().map((e) => e.type);
-  step(`Stripe sent ${events.length} signed events: ${events.join(', ')}`);
+  await stripeStandIn.webhooksIdle();
+  const events = stripeStandIn.events();
+  const sent = new Set(stripeStandIn.deliveries().map((d) => d.eventId));
+  const list = (of: typeof events) => of.map((e) => e.type).join(', ');
+  step(
+    `Stripe emitted ${events.length} events and sent payments the ${sent.size} it subscribes to: ` +
+      `${list(events.filter((e) => sent.has(e.id)))} (not sent: ${list(events.filter((e) => !sent.has(e.id)))})`,
+  );
 }
 
 try {
