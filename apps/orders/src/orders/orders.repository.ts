@@ -62,16 +62,16 @@ const FIELD_COLUMNS: Record<keyof OrderFields, string> = {
   reconcileAttempts: 'reconcile_attempts',
 };
 
+const ORDER_COLUMNS = `id, customer_id, status, currency, amount, payment_id, payment_status,
+  payment_client_secret, payment_version, amount_refunded, payment_disputed, payment_failure_code,
+  reconcile_after, reconcile_attempts, created_at, updated_at`;
+
 /**
  * An order with its items (in their positions) in one row of one query, mapped by hand: these
  * reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
  * more CPU than the query itself. The columns are named: a prepared statement's result type is
  * fixed, and a column added by a later migration must not break connections that prepared it.
  */
-const ORDER_COLUMNS = `id, customer_id, status, currency, amount, payment_id, payment_status,
-  payment_client_secret, payment_version, amount_refunded, payment_disputed, payment_failure_code,
-  reconcile_after, reconcile_attempts, created_at, updated_at`;
-
 const selectOrder = (where: string) => `
   SELECT ${ORDER_COLUMNS.replaceAll(/\b(\w+)\b/g, 'o.$1')},
          COALESCE((SELECT json_agg(json_build_object(
