@@ -14,11 +14,11 @@ import { RefundsService } from '../refunds/refunds.service.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 
-/** Every event's statements, prepared once per connection (see queryPrepared). */
 /**
- * Records the event with its outcome, decided in the same statement: `processed` when it concerns
- * one of our payments (found by its PaymentIntent id, $4; null for a type payments does not
- * apply), `ignored` otherwise. Nothing when the event was recorded before (a duplicate).
+ * Every event's first statement, prepared once per connection (see queryPrepared): records the
+ * event with its outcome, decided in the same statement: `processed` when it concerns one of our
+ * payments (found by its PaymentIntent id, $4; null for a type payments does not apply),
+ * `ignored` otherwise. Nothing when the event was recorded before (a duplicate).
  */
 const RECORD_EVENT: PreparedStatement = {
   name: 'stripe-event-record-with-outcome',
