@@ -5,9 +5,11 @@
  * STRIPE_STAND_IN_WEBHOOK_URL (optional; where to POST events, e.g.
  * http://127.0.0.1:3001/webhooks/stripe), signed with STRIPE_WEBHOOK_SECRET, the secret the
  * payments service verifies with (the first one if it lists several, comma-separated; default
- * the documented development secret).
+ * the documented development secret), for the event types in STRIPE_STAND_IN_WEBHOOK_EVENTS
+ * (comma-separated, `*` for all; default: those payments applies, as its endpoint subscribes).
  */
 import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { DEFAULT_HOST, DEFAULT_PORT, StripeStandIn } from './server.js';
 
 const port = Number(process.env['STRIPE_STAND_IN_PORT'] || DEFAULT_PORT);
@@ -29,11 +31,19 @@ const webhookSecret =
     .map((secret) => secret.trim())
     .find((secret) => secret !== '') ?? DEV_WEBHOOK_SECRET;
 
+const listedEvents = (process.env['STRIPE_STAND_IN_WEBHOOK_EVENTS'] ?? '')
+  .split(',')
+  .map((type) => type.trim())
+  .filter((type) => type !== '');
+const webhookEvents = listedEvents.length > 0 ? listedEvents : STRIPE_WEBHOOK_EVENTS;
+
 const standIn = await StripeStandIn.start({
   port,
   host: process.env['STRIPE_STAND_IN_HOST'] || DEFAULT_HOST,
   apiKey: process.env['STRIPE_STAND_IN_API_KEY'] || undefined,
-  ...(webhookUrl !== undefined && { webhook: { url: webhookUrl, secret: webhookSecret } }),
+  ...(webhookUrl !== undefined && {
+    webhook: { url: webhookUrl, secret: webhookSecret, enabledEvents: webhookEvents },
+  }),
 });
 console.log(`Stripe stand-in listening on ${standIn.url}`);
 if (webhookUrl !== undefined) console.log(`Stripe stand-in sends webhooks to ${webhookUrl}`);
