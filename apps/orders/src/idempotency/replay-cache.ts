@@ -38,7 +38,6 @@ export class ReplayCache {
           entry.response.body.length +
           JSON.stringify(entry.response.headers).length +
           200,
-        ttlAutopurge: false,
       });
     }
   }
