@@ -26,6 +26,12 @@ describe(jsonStructureProblem.name, () => {
     ['a repeated key written with an escape', '{"a":1,"\\u0061":2}', '"a"'],
     ['a repeated key deep inside', '{"items":[{"sku":"a"},{"sku":"b","sku":"c"}]}', '"sku"'],
     ['a repeated key after a nested object', '{"a":{"b":1},"c":2,"a":3}', '"a"'],
+    ['a repeated key escaped two ways', '{"\\u00e9\\n":1,"é\\u000A":2}', '"é\\n"'],
+    [
+      'a repeated key of escapes of every kind',
+      '{"\\"\\\\\\/\\b\\f\\r\\t\\ud83d\\ude00":1,"\\u0022\\u005c/\\u0008\\u000c\\u000d\\u0009😀":2}',
+      '"\\"',
+    ],
   ])('refuses %s', (_name, text, key) => {
     JSON.parse(text);
     expect(jsonStructureProblem(text)).toContain(key);
@@ -36,6 +42,18 @@ describe(jsonStructureProblem.name, () => {
     expect(jsonStructureProblem(nested(100_000))).toMatch(/nested more than/);
     const objects = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
     expect(jsonStructureProblem(objects)).toMatch(/nested more than/);
+  });
+
+  it('decodes escaped keys as JSON.parse does', () => {
+    const keys = ['a\\u0062c', '\\ud83d\\ude00', 'x\\"y', '\\\\', '\\/', 'tab\\there', '\\u00E9'];
+    const text = `{${keys.map((key, i) => `"${key}":${i}`).join(',')}}`;
+    const decoded = Object.keys(JSON.parse(text) as object);
+    expect(new Set(decoded).size).toBe(keys.length);
+    for (const key of decoded) {
+      expect(
+        jsonStructureProblem(`{${JSON.stringify(key)}:1,"${keys[decoded.indexOf(key)]}":2}`),
+      ).toContain('more than once');
+    }
   });
 
   it('shortens a long repeated key in its message', () => {

@@ -38,9 +38,7 @@ export function jsonStructureProblem(
         }
       }
       if (expectingKey) {
-        const key = escaped
-          ? (JSON.parse(text.slice(i, end + 1)) as string)
-          : text.slice(i + 1, end);
+        const key = escaped ? unescaped(text, i + 1, end) : text.slice(i + 1, end);
         const keys = open[open.length - 1];
         if (keys?.has(key)) return `an object has the key ${quote(key)} more than once`;
         keys?.add(key);
@@ -58,6 +56,41 @@ export function jsonStructureProblem(
     }
   }
   return undefined;
+}
+
+const ESCAPED: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
+/**
+ * The string between `start` and `end` (a valid JSON string's contents) with its escapes decoded,
+ * as JSON.parse would (a \u escape is one UTF-16 code unit). Decoded in place: a body of many
+ * short escaped keys must not cost a JSON.parse call per key.
+ */
+function unescaped(text: string, start: number, end: number): string {
+  let decoded = '';
+  let run = start;
+  for (let i = start; i < end; i++) {
+    if (text.charCodeAt(i) !== BACKSLASH) continue;
+    decoded += text.slice(run, i);
+    const kind = text[i + 1];
+    if (kind === 'u') {
+      decoded += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+      i += 5;
+    } else {
+      decoded += ESCAPED[kind];
+      i += 1;
+    }
+    run = i + 1;
+  }
+  return decoded + text.slice(run, end);
 }
 
 function quote(key: string): string {
