@@ -28,6 +28,10 @@ interface BadRequest {
 const ORDERS = '/api/v1/orders';
 const PUSH = '/api/v1/webhooks/payment-updates';
 const STRIPE = '/webhooks/stripe';
+/** Well formed and fresh, so payments reads the body; the signature itself is wrong. */
+const forgedSignature = () => ({
+  'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`,
+});
 
 const line = { sku: 'SKU-1', name: 'T-shirt', quantity: 1, unitAmount: 1500 };
 const order = (item: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -708,18 +712,27 @@ const cases: [string, BadRequest][] = [
     },
   ],
   [
-    'stripe: duplicate keys',
+    // Nothing of an unverified body is parsed: whatever it holds, the signature decides.
+    'stripe: duplicate keys, unsigned',
     {
       service: 'payments',
       method: 'POST',
       path: STRIPE,
       raw: '{"id":"evt_1","id":"evt_2"}',
+      headers: forgedSignature(),
       status: 400,
     },
   ],
   [
-    'stripe: deep nesting',
-    { service: 'payments', method: 'POST', path: STRIPE, raw: deepObjects(5000), status: 400 },
+    'stripe: deep nesting, unsigned',
+    {
+      service: 'payments',
+      method: 'POST',
+      path: STRIPE,
+      raw: deepObjects(5000),
+      headers: forgedSignature(),
+      status: 400,
+    },
   ],
   [
     'stripe: text/plain',
@@ -729,16 +742,18 @@ const cases: [string, BadRequest][] = [
       path: STRIPE,
       raw: '{}',
       contentType: 'text/plain',
+      headers: forgedSignature(),
       status: 415,
     },
   ],
   [
-    'stripe: over 1 MB',
+    'stripe: over 256 KB',
     {
       service: 'payments',
       method: 'POST',
       path: STRIPE,
-      json: { id: 'evt_1', pad: 'x'.repeat(1024 * 1024) },
+      json: { id: 'evt_1', pad: 'x'.repeat(256 * 1024) },
+      headers: forgedSignature(),
       status: 413,
     },
   ],

@@ -3,13 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { freePort } from '#testing/ports.js';
 import { cart, expectProblem, postOrder } from './support/http.js';
+import { deliver, event, paymentIntent, signed } from './support/stripe-events.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
 
 const LIMITS = {
   RATE_LIMIT_DEFAULT_LIMIT: '6',
   RATE_LIMIT_CHECKOUT_LIMIT: '2',
+  RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: '12',
   RATE_LIMIT_WEBHOOK_LIMIT: '3',
 };
+const INTERNAL_API_KEY = 'internal-key-for-rate-limit-tests-0123456789';
 const OTHER_SECRET = 'a-secret-that-orders-does-not-know-0123456789';
 
 /** A fresh documentation address (RFC 5737) per call, so each test has its own client. */
@@ -42,14 +45,14 @@ describe('rate limits (in memory)', () => {
   let proxiedUrl: string;
 
   beforeAll(async () => {
-    stack = await Stack.start({ orders: LIMITS, payments: LIMITS });
+    stack = await Stack.start({ orders: { ...LIMITS, INTERNAL_API_KEY }, payments: LIMITS });
     const [httpPort, grpcPort] = await Promise.all([freePort(), freePort()]);
     proxied = await startTestOrders({
       httpPort,
       grpcPort,
       databaseUrl: stack.ordersDb.url,
       paymentsUrl: stack.paymentsGrpcUrl,
-      env: { ...LIMITS, TRUSTED_PROXIES: '127.0.0.1,::1' },
+      env: { ...LIMITS, INTERNAL_API_KEY, TRUSTED_PROXIES: '127.0.0.1,::1' },
     });
     proxiedUrl = `http://127.0.0.1:${httpPort}`;
   });
@@ -60,6 +63,17 @@ describe('rate limits (in memory)', () => {
   });
 
   const customer = () => tokenFor(`cus_${randomUUID()}`);
+  const postOrderFrom = (baseUrl: string, token: string, address: string) =>
+    fetch(`${baseUrl}/api/v1/orders`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+        'x-forwarded-for': address,
+      },
+      body: JSON.stringify(cart),
+    });
   const list = (baseUrl: string, headers: Record<string, string> = {}) =>
     fetch(`${baseUrl}/api/v1/orders`, { headers });
 
@@ -68,15 +82,17 @@ describe('rate limits (in memory)', () => {
     expect((await postOrder(stack.ordersUrl, alice)).status).toBe(201);
     const second = await postOrder(stack.ordersUrl, alice);
     expect(second.status).toBe(201);
-    expectLimitFields(second, ['default', 'checkout']);
-    expect(second.headers.get('ratelimit-policy')).toBe('"default";q=6;w=60, "checkout";q=2;w=60');
+    expectLimitFields(second, ['default', 'checkout', 'checkout_address']);
+    expect(second.headers.get('ratelimit-policy')).toBe(
+      '"default";q=6;w=60, "checkout";q=2;w=60, "checkout_address";q=12;w=60',
+    );
     expect(remaining(second, 'checkout')).toBe(0);
 
     const refused = await postOrder(stack.ordersUrl, alice);
     const problem = await expectProblem(refused, 429, '/problems/rate-limited');
     expect(problem.title).toBe('Too many requests');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expectLimitFields(refused, ['default', 'checkout']);
+    expectLimitFields(refused, ['default', 'checkout', 'checkout_address']);
     expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
     expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
 
@@ -164,48 +180,132 @@ describe('rate limits (in memory)', () => {
     expect((await list(proxiedUrl, { 'x-forwarded-for': other })).status).toBe(401);
   });
 
-  it("limits orders' internal webhook per client address with its own policy, whatever the token", async () => {
+  const push = (baseUrl: string, headers: Record<string, string>, body = '{}') =>
+    fetch(`${baseUrl}/api/v1/webhooks/payment-updates`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-idempotency-key': randomUUID(),
+        ...headers,
+      },
+      body,
+    });
+
+  it("counts orders' internal pushes with a wrong API key per address; a valid key is never refused by that budget", async () => {
+    const address = clientAddress();
     const frank = await customer();
-    for (let i = 0; i < 3; i++) {
-      const response = await fetch(`${stack.ordersUrl}/api/v1/webhooks/payment-updates`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${await customer()}`,
-          'content-type': 'application/json',
-          'x-idempotency-key': randomUUID(),
-        },
-        body: '{}',
-      });
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'x-api-key': 'a-guess' },
+      { authorization: `Bearer ${frank}` },
+    ];
+    for (const headers of attempts) {
+      const response = await push(proxiedUrl, { ...headers, 'x-forwarded-for': address });
       await expectProblem(response, 401, '/problems/unauthenticated');
-      expectLimitFields(response, ['webhook']);
       expect(response.headers.get('ratelimit-policy')).toBe('"webhook";q=3;w=60');
     }
-    const refused = await fetch(`${stack.ordersUrl}/api/v1/webhooks/payment-updates`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${frank}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
+    // Refused before its body is read: this one is not even JSON.
+    const refused = await push(proxiedUrl, { 'x-forwarded-for': address }, '{"not json');
     await expectProblem(refused, 429, '/problems/rate-limited');
-    // The customer's own budget was not touched by the webhook calls.
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // The genuine caller on the same address is served (its body is then validated: 422).
+    const genuine = await push(proxiedUrl, {
+      'x-api-key': INTERNAL_API_KEY,
+      'x-forwarded-for': address,
+    });
+    await expectProblem(genuine, 422, '/problems/validation-failed');
+    expect(genuine.headers.get('ratelimit')).toBeNull();
+    // The customer's own budget was not touched by the push.
     const read = await list(stack.ordersUrl, { authorization: `Bearer ${frank}` });
     expect(remaining(read, 'default')).toBe(5);
   });
 
-  it("limits payments' Stripe webhook per client address with its own policy", async () => {
-    const deliver = () =>
-      fetch(`${stack.paymentsUrl}/webhooks/stripe`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=bad' },
-        body: '{}',
-      });
+  it("accepts Stripe's signed delivery from an address whose forged deliveries are refused", async () => {
+    const forged = {
+      payload: JSON.stringify(event('payment_intent.succeeded', paymentIntent({ id: 'pi_flood' }))),
+      // Well formed and fresh, so it is read and verified: the signature is simply wrong.
+      signature: `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`,
+    };
     for (let i = 0; i < 3; i++) {
-      const response = await deliver();
-      expect(response.status).toBe(400);
+      const response = await deliver(stack.paymentsUrl, forged);
+      await expectProblem(response, 400, '/problems/bad-request');
       expect(response.headers.get('ratelimit-policy')).toBe('"webhook";q=3;w=60');
     }
-    const refused = await deliver();
+    for (let i = 0; i < 20; i++) {
+      await expectProblem(await deliver(stack.paymentsUrl, forged), 429, '/problems/rate-limited');
+    }
+    // A malformed signature header is refused before the body, and counted the same way.
+    await expectProblem(
+      await deliver(stack.paymentsUrl, { ...forged, signature: 't=1,v1=bad' }),
+      429,
+      '/problems/rate-limited',
+    );
+
+    const genuine = event('payment_intent.succeeded', paymentIntent({ id: 'pi_unknown_to_us' }));
+    const accepted = await deliver(stack.paymentsUrl, signed(genuine));
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ received: true, outcome: 'ignored' });
+    expect(accepted.headers.get('ratelimit')).toBeNull();
+  });
+
+  it('limits checkouts per client address, across customers (card-testing rings)', async () => {
+    const address = clientAddress();
+    const customers = await Promise.all(Array.from({ length: 30 }, () => customer()));
+    const statuses: number[] = [];
+    for (const token of customers) {
+      const response = await fetch(`${proxiedUrl}/api/v1/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+          'x-forwarded-for': address,
+        },
+        body: JSON.stringify(cart),
+      });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        const problem = await expectProblem(response, 429, '/problems/rate-limited');
+        expect(problem.detail).toContain('checkout_address');
+      }
+    }
+    expect(statuses.filter((status) => status === 201)).toHaveLength(12);
+    expect(statuses.slice(12).every((status) => status === 429)).toBe(true);
+    // Another address is not held back by this one.
+    const other = await postOrderFrom(proxiedUrl, await customer(), clientAddress());
+    expect(other.status).toBe(201);
+  });
+
+  it('counts unrouted paths against the default policy, before reading any body', async () => {
+    const address = clientAddress();
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${proxiedUrl}/api/v1/nothing-here-${i}`, {
+        headers: { 'x-forwarded-for': address },
+      });
+      await expectProblem(response, 404, '/problems/not-found');
+      expectLimitFields(response, ['default']);
+    }
+    const refused = await fetch(`${proxiedUrl}/api/v1/orders`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': address, 'content-type': 'application/json' },
+      body: '{"not json',
+    });
     await expectProblem(refused, 429, '/problems/rate-limited');
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it("counts payments' unrouted paths per address", async () => {
+    for (let i = 0; i < 6; i++) {
+      expect((await fetch(`${stack.paymentsUrl}/nothing-here`)).status).toBe(404);
+    }
+    await expectProblem(
+      await fetch(`${stack.paymentsUrl}/nothing-here`),
+      429,
+      '/problems/rate-limited',
+    );
+    // Stripe's deliveries are not under that budget.
+    const genuine = event('payment_intent.succeeded', paymentIntent({ id: 'pi_not_ours' }));
+    expect((await deliver(stack.paymentsUrl, signed(genuine))).status).toBe(200);
   });
 
   it('never throttles health probes', async () => {
@@ -223,13 +323,13 @@ describe('rate limits (in memory)', () => {
     const key = randomUUID();
     const created = await postOrder(stack.ordersUrl, grace, { key });
     expect(created.status).toBe(201);
-    expectLimitFields(created, ['default', 'checkout']);
+    expectLimitFields(created, ['default', 'checkout', 'checkout_address']);
     expect(remaining(created, 'checkout')).toBe(1);
 
     const replayed = await postOrder(stack.ordersUrl, grace, { key });
     expect(replayed.status).toBe(201);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-    expectLimitFields(replayed, ['default', 'checkout']);
+    expectLimitFields(replayed, ['default', 'checkout', 'checkout_address']);
     expect(remaining(replayed, 'checkout')).toBe(0);
 
     const missing = await fetch(`${stack.ordersUrl}/api/v1/orders/${randomUUID()}`, {
@@ -240,6 +340,6 @@ describe('rate limits (in memory)', () => {
 
     const invalid = await postOrder(stack.ordersUrl, heidi, { body: { ...cart, items: [] } });
     await expectProblem(invalid, 422, '/problems/validation-failed');
-    expectLimitFields(invalid, ['default', 'checkout']);
+    expectLimitFields(invalid, ['default', 'checkout', 'checkout_address']);
   });
 });

@@ -115,6 +115,10 @@ describe('security headers and CORS (end to end)', () => {
 
   const json = { 'content-type': 'application/json' };
   const text = { 'content-type': 'text/plain' };
+  // Fresh and well formed, so payments reads the body before the signature fails.
+  const signature = {
+    'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`,
+  };
   const big = JSON.stringify({ pad: 'x'.repeat(1_100_000) });
   it.each([
     ['orders', 'an unknown path', 'GET', '/nothing/here', {}, undefined, 404],
@@ -124,9 +128,25 @@ describe('security headers and CORS (end to end)', () => {
     ['orders', 'bad JSON', 'POST', '/api/v1/orders', json, '{', 400],
     ['orders', 'a missing token', 'GET', '/api/v1/orders', {}, undefined, 401],
     ['payments', 'an unknown path', 'GET', '/nothing/here', {}, undefined, 404],
-    ['payments', 'an oversized body', 'POST', '/webhooks/stripe', json, big, 413],
-    ['payments', 'a wrong content type', 'POST', '/webhooks/stripe', text, 'hello', 415],
-    ['payments', 'bad JSON', 'POST', '/webhooks/stripe', json, '{', 400],
+    [
+      'payments',
+      'an oversized body',
+      'POST',
+      '/webhooks/stripe',
+      { ...json, ...signature },
+      big,
+      413,
+    ],
+    [
+      'payments',
+      'a wrong content type',
+      'POST',
+      '/webhooks/stripe',
+      { ...text, ...signature },
+      'hello',
+      415,
+    ],
+    ['payments', 'bad JSON', 'POST', '/webhooks/stripe', { ...json, ...signature }, '{', 400],
     ['payments', 'a missing signature', 'POST', '/webhooks/stripe', json, '{}', 400],
   ] as const)(
     'sends them from %s with %s',

@@ -5,7 +5,16 @@ import type { CreatePaymentResponse } from '#contracts/generated/payments/v1/pay
 import { expectProblem } from './support/http.js';
 import { grpcClient, type RawGrpcClient } from './support/grpc.js';
 import { Stack } from './support/stack.js';
-import { charge, deliver, dispute, event, paymentIntent, signed } from './support/stripe-events.js';
+import { rawPost } from './support/http.js';
+import {
+  charge,
+  deliver,
+  dispute,
+  event,
+  paymentIntent,
+  signed,
+  signedText,
+} from './support/stripe-events.js';
 
 describe('Stripe webhooks on payments (end to end)', () => {
   let stack: Stack;
@@ -122,6 +131,17 @@ describe('Stripe webhooks on payments (end to end)', () => {
         }),
       ],
       ['a malformed header', () => ({ payload: JSON.stringify(good), signature: 'v1=abc' })],
+      [
+        'a timestamp beyond the tolerance ahead, correctly signed',
+        () => signed(good, { timestamp: Math.floor(Date.now() / 1000) + 301 }),
+      ],
+      [
+        'two signatures joined in one header',
+        () => ({
+          ...signed(good),
+          signature: `${signed(good).signature}, ${signed(good).signature}`,
+        }),
+      ],
     ])('%s -> 400', async (_name, delivery) => {
       const events = await count('stripe_events', []);
       await expectProblem(
@@ -131,6 +151,75 @@ describe('Stripe webhooks on payments (end to end)', () => {
       );
       expect(await count('stripe_events', [])).toBe(events);
       expect((await row(paymentId)).status).toBe('requires_payment_method');
+    });
+  });
+
+  it('refuses a Stripe-Signature header sent twice', async () => {
+    const events = await count('stripe_events', []);
+    const { payload, signature } = signed(
+      intentEvent('payment_intent.succeeded', 'pi_twice', 'succeeded'),
+    );
+    const response = await rawPost(`${stack.paymentsUrl}/webhooks/stripe`, payload, {
+      'content-type': 'application/json',
+      'stripe-signature': [signature, signed(event('charge.updated', charge({}))).signature],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('Stripe-Signature must be sent once');
+    expect(await count('stripe_events', [])).toBe(events);
+  });
+
+  it('refuses a body over the webhook limit with 413 before reading it', async () => {
+    const good = intentEvent('payment_intent.succeeded', 'pi_large', 'succeeded', {
+      metadata: { padding: 'x'.repeat(300 * 1024) },
+    });
+    await expectProblem(
+      await deliver(stack.paymentsUrl, signed(good)),
+      413,
+      '/problems/payload-too-large',
+    );
+  });
+
+  describe('answers a signed but malformed event with 400 and records nothing', () => {
+    const withoutField = (field: string) => () => {
+      const built = event('payment_intent.succeeded', paymentIntent({ id: 'pi_malformed' }));
+      delete (built as unknown as Record<string, unknown>)[field];
+      return signed(built);
+    };
+    it.each([
+      ['without created', withoutField('created'), 'created'],
+      ['without an id', withoutField('id'), 'id'],
+      ['without data', withoutField('data'), 'data'],
+      [
+        'with a created that is not a number',
+        () => signed({ ...event('charge.updated', charge({})), created: 'yesterday' } as never),
+        'created',
+      ],
+      [
+        'whose data.object is not an object',
+        () => signed({ ...event('charge.updated', charge({})), data: { object: 'ch_1' } } as never),
+        'data.object',
+      ],
+    ])('%s', async (_name, delivery, field) => {
+      const events = await count('stripe_events', []);
+      const problem = await expectProblem(
+        await deliver(stack.paymentsUrl, delivery()),
+        400,
+        '/problems/bad-request',
+      );
+      expect(problem.detail).toBe(`The Stripe event is malformed: ${field} is invalid.`);
+      expect(await count('stripe_events', [])).toBe(events);
+    });
+
+    it('that is not JSON', async () => {
+      const signature = signed(event('charge.updated', charge({}))).signature;
+      const timestamp = /t=(\d+)/.exec(signature)![1];
+      const payload = '{"id": "evt_1", "type": ';
+      const response = await deliver(stack.paymentsUrl, {
+        payload,
+        signature: signedText(payload, Number(timestamp)),
+      });
+      const problem = await expectProblem(response, 400, '/problems/bad-request');
+      expect(problem.detail).toBe('The Stripe event is not valid JSON.');
     });
   });
 

@@ -24,6 +24,7 @@ import {
   type Target,
   type WebhookResult,
 } from './scenarios.js';
+import { CHECKOUT_CONNECTIONS, webhookFlood, type FloodRound } from './webhook-flood.js';
 import {
   ROOT,
   makeCredentials,
@@ -40,6 +41,7 @@ const SCENARIOS = [
   'read',
   'webhook',
   'circuit-open',
+  'webhook-flood',
   'tracing',
   'reference',
 ] as const;
@@ -254,6 +256,18 @@ try {
       add('webhook', result);
     }
   }
+  const floods: FloodRound[] = [];
+  if (has('webhook-flood')) {
+    for (const round of rounds) {
+      banner('webhook flood', round);
+      floods.push(...(await webhookFlood(main, ours, phase)));
+    }
+    for (const flood of floods) {
+      add(`forged ${flood.forgery}`, flood.forged);
+      add(`checkout beside ${flood.forgery}`, flood.attacked);
+      add(`checkout beside ${flood.forgery}, alone`, flood.alone);
+    }
+  }
   if (has('circuit-open')) {
     recordHighWater();
     log('[circuit open] stopping payments and tripping the breaker');
@@ -262,6 +276,34 @@ try {
       banner('circuit open c=1', round);
       add('circuit-open', await circuitOpen(ours, phase));
     }
+  }
+
+  /** Per forgery: its CPU per body, and the checkout beside it against the checkout alone. */
+  function floodRows(all: FloodRound[]): Row[] {
+    return [...new Set(all.map((f) => f.forgery))].flatMap((forgery) => {
+      const mine = all.filter((f) => f.forgery === forgery);
+      const cpu = mine.flatMap((f) => (f.cpuMsPerBody === null ? [] : [f.cpuMsPerBody]));
+      const p50Ratio = median(mine.map((f) => f.attacked.p50 / f.alone.p50));
+      const rpsRatio = median(mine.map((f) => f.attacked.rps / f.alone.rps));
+      return [
+        ...rowOf(`forged ${forgery}`, `forged webhooks ${forgery} c=4, alone`, () => [
+          check('payments CPU < 2 ms each', cpu.length ? median(cpu) : null, (v) => v < 2, ' ms'),
+        ]),
+        ...rowOf(
+          `checkout beside ${forgery}, alone`,
+          `checkout c=${CHECKOUT_CONNECTIONS}`,
+          () => [],
+        ),
+        ...rowOf(
+          `checkout beside ${forgery}`,
+          `checkout c=${CHECKOUT_CONNECTIONS} + forged ${forgery}`,
+          () => [
+            check('p50 attacked/alone', p50Ratio, () => true, 'x'),
+            check('throughput attacked/alone', rpsRatio, () => true, 'x'),
+          ],
+        ),
+      ];
+    });
   }
 
   // Per-round ratios: the phases of one round ran back to back, under the same conditions.
@@ -301,6 +343,7 @@ try {
       check('all paid < 2000 ms after', paidMedian, (v) => v < 2000, ' ms'),
     ]),
     ...rowOf('circuit-open', 'circuit open c=1', (s) => [check('p50 < 5 ms', s.p50, (v) => v < 5)]),
+    ...floodRows(floods),
   ];
   recordHighWater();
   const rssChecks = ['orders', 'payments'].map((name) =>
@@ -309,6 +352,13 @@ try {
 
   const summary = [
     table(rows),
+    ...floods.map(
+      (f) =>
+        `webhook flood: ${f.forgery}: ${f.forged.rps.toFixed(0)} forged/s alone, payments ` +
+        `${f.cpuMsPerBody?.toFixed(2) ?? 'n/a'} ms CPU each; checkout c=${CHECKOUT_CONNECTIONS} p50 ` +
+        `${f.alone.p50.toFixed(1)} -> ${f.attacked.p50.toFixed(1)} ms, p99 ${f.alone.p99.toFixed(1)} -> ` +
+        `${f.attacked.p99.toFixed(1)} ms, ${f.alone.rps.toFixed(0)} -> ${f.attacked.rps.toFixed(0)} req/s`,
+    ),
     '',
     `reference: ${
       reference
@@ -352,6 +402,12 @@ try {
         ratios: { versusReference, tracingOnOff: tracingRatio },
         rows,
         webhookPaidAfterMs: paidAfter,
+        webhookFlood: floods.map(({ forged, alone, attacked, ...figures }) => ({
+          ...figures,
+          forgedRps: forged.rps,
+          checkoutAlone: { rps: alone.rps, p50: alone.p50, p99: alone.p99 },
+          checkoutAttacked: { rps: attacked.rps, p50: attacked.p50, p99: attacked.p99 },
+        })),
         peakRssMb: highWater,
         checks: [...rows.flatMap((row) => row.checks), ...rssChecks],
         rounds: Object.fromEntries(results),

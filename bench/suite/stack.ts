@@ -249,7 +249,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         PAYMENTS_GRPC_PORT: String(pgPort),
         PAYMENTS_DATABASE_URL: database.url(databases.payments),
         ORDERS_GRPC_URL: `127.0.0.1:${og}`,
-        RATE_LIMIT_WEBHOOK_LIMIT: unlimited,
       },
       ph,
     );
@@ -267,6 +266,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS: String(60 * 60_000),
         RATE_LIMIT_DEFAULT_LIMIT: unlimited,
         RATE_LIMIT_CHECKOUT_LIMIT: unlimited,
+        RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: unlimited,
         RATE_LIMIT_WEBHOOK_LIMIT: unlimited,
       },
       oh,

@@ -1,3 +1,4 @@
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
 
@@ -73,4 +74,31 @@ export async function eventually(send: () => Promise<Response>): Promise<Respons
     if (response.status !== 503 || Date.now() > deadline) return response;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A POST through node:http, which sends a header given as an array as that many header lines
+ * (fetch would join them into one): for requests that repeat a header.
+ */
+export function rawPost(
+  url: string,
+  body: string,
+  headers: Record<string, string | string[]>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode!,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }

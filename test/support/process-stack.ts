@@ -79,6 +79,7 @@ export class ProcessStack {
         PAYMENTS_RETRY_MAX_DELAY_MS: '50',
         RATE_LIMIT_DEFAULT_LIMIT: '1000000',
         RATE_LIMIT_CHECKOUT_LIMIT: '1000000',
+        RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: '1000000',
         RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
         ...options.orders,
       },

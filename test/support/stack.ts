@@ -181,6 +181,7 @@ export function startTestOrders(options: {
       // Suites create many orders for one customer quickly; rate-limit suites set their own.
       RATE_LIMIT_DEFAULT_LIMIT: '1000000',
       RATE_LIMIT_CHECKOUT_LIMIT: '1000000',
+      RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: '1000000',
       RATE_LIMIT_WEBHOOK_LIMIT: '1000000',
       ...options.env,
     }),

@@ -62,6 +62,15 @@ export function signed(
   return { payload, signature };
 }
 
+/** The signature header for any text, as Stripe would sign it. */
+export function signedText(payload: string, timestamp?: number): string {
+  return stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret: DEV_WEBHOOK_SECRET,
+    timestamp,
+  });
+}
+
 export function deliver(
   paymentsUrl: string,
   delivery: { payload: string; signature?: string },

@@ -8,6 +8,7 @@ import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
+import { useRateLimits } from '#common/rate-limit/rate-limiter.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
@@ -33,6 +34,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   configureHttp(app, {}, { nodeEnv: config.nodeEnv });
   enableCors(app, config.corsOrigins);
   useRequestLogging(app, logger);
+  useRateLimits(app);
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {

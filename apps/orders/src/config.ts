@@ -55,7 +55,9 @@ const schema = z
     RATE_LIMIT_DEFAULT_WINDOW_MS: env.positiveInt(60_000),
     RATE_LIMIT_CHECKOUT_LIMIT: env.positiveInt(20),
     RATE_LIMIT_CHECKOUT_WINDOW_MS: env.positiveInt(60_000),
-    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(1200),
+    RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: env.positiveInt(60),
+    RATE_LIMIT_CHECKOUT_ADDRESS_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(60),
     RATE_LIMIT_WEBHOOK_WINDOW_MS: env.positiveInt(60_000),
     RATE_LIMIT_KEY_PREFIX: env.optionalString().default('orders:rate-limit:'),
     REDIS_URL: env.redisUrl(),
@@ -135,6 +137,10 @@ const schema = z
       checkout: {
         limit: value.RATE_LIMIT_CHECKOUT_LIMIT,
         windowMs: value.RATE_LIMIT_CHECKOUT_WINDOW_MS,
+      },
+      checkoutAddress: {
+        limit: value.RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT,
+        windowMs: value.RATE_LIMIT_CHECKOUT_ADDRESS_WINDOW_MS,
       },
       webhook: {
         limit: value.RATE_LIMIT_WEBHOOK_LIMIT,

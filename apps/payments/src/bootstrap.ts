@@ -9,6 +9,7 @@ import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
+import { useRateLimits } from '#common/rate-limit/rate-limiter.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
@@ -36,9 +37,13 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
       instrument: { instanceDecorator: traceInstance },
     },
   );
-  // Stripe events can be larger than API requests.
-  configureHttp(app, { [STRIPE_WEBHOOK_PATH]: 1024 * 1024 }, { nodeEnv: config.nodeEnv });
+  configureHttp(
+    app,
+    { [STRIPE_WEBHOOK_PATH]: config.webhooks.bodyLimitBytes },
+    { nodeEnv: config.nodeEnv },
+  );
   useRequestLogging(app, logger);
+  useRateLimits(app);
 
   const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
   const serving = app.get(ServingState);

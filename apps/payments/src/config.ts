@@ -44,6 +44,11 @@ const schema = z
         'must be one or more comma-separated webhook signing secrets (whsec_...)',
       ),
     STRIPE_WEBHOOK_TOLERANCE_S: env.positiveInt(300),
+    // Stripe's events of the types payments subscribes to are a few KB (a charge with its first
+    // ten refunds is the largest); 256 KB leaves room and bounds what a forged body costs.
+    STRIPE_WEBHOOK_BODY_LIMIT_KB: env
+      .positiveInt(256)
+      .pipe(z.number().max(1024, 'must be at most 1024')),
     ORDERS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.ordersGrpc}`),
     ORDERS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     OUTBOX_POLL_INTERVAL_MS: env.positiveInt(500),
@@ -51,7 +56,9 @@ const schema = z
     OUTBOX_MAX_BACKOFF_MS: env.positiveInt(60_000),
     OUTBOX_STUCK_AFTER_MS: env.positiveInt(60_000),
     PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
-    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(1200),
+    RATE_LIMIT_DEFAULT_LIMIT: env.positiveInt(120),
+    RATE_LIMIT_DEFAULT_WINDOW_MS: env.positiveInt(60_000),
+    RATE_LIMIT_WEBHOOK_LIMIT: env.positiveInt(60),
     RATE_LIMIT_WEBHOOK_WINDOW_MS: env.positiveInt(60_000),
     RATE_LIMIT_KEY_PREFIX: env.optionalString().default('payments:rate-limit:'),
     REDIS_URL: env.redisUrl(),
@@ -114,6 +121,7 @@ const schema = z
     webhooks: {
       secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),
       toleranceSeconds: value.STRIPE_WEBHOOK_TOLERANCE_S,
+      bodyLimitBytes: value.STRIPE_WEBHOOK_BODY_LIMIT_KB * 1024,
     },
     orders: {
       url: value.ORDERS_GRPC_URL,
@@ -131,6 +139,10 @@ const schema = z
     trustedProxies: value.TRUSTED_PROXIES,
     rateLimit: {
       store: { redisUrl: value.REDIS_URL, keyPrefix: value.RATE_LIMIT_KEY_PREFIX },
+      default: {
+        limit: value.RATE_LIMIT_DEFAULT_LIMIT,
+        windowMs: value.RATE_LIMIT_DEFAULT_WINDOW_MS,
+      },
       webhook: {
         limit: value.RATE_LIMIT_WEBHOOK_LIMIT,
         windowMs: value.RATE_LIMIT_WEBHOOK_WINDOW_MS,

@@ -11,13 +11,20 @@ import { DomainError } from './errors.js';
 import { jsonStructureProblem } from './json-structure.js';
 import { ProblemFilter, sendProblem } from './problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
+import { mergeRouteConfig } from './route-config.js';
 import { type SecurityHeaders, securityHeaders } from './security-headers.js';
 
 /** Request bodies larger than this are refused with 413 unless a route asks for more. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
-/** A request whose JSON body also keeps its raw bytes (for signature checks). */
-export type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
+/**
+ * The route takes its JSON body as the raw bytes (a Buffer in `request.body`), unparsed and
+ * unscanned: for bodies that must be verified before anything reads them (signed webhooks).
+ */
+export function RawBody(): MethodDecorator {
+  return (_target, _key, descriptor) =>
+    mergeRouteConfig(descriptor.value as object, { rawBody: true });
+}
 
 /** What differs between deployments of an HTTP surface. */
 export interface HttpOptions {
@@ -63,9 +70,8 @@ export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdap
 /**
  * What every HTTP surface of the project shares: problem+json errors, and JSON as the only body
  * type (Nest's form and text parsers are left out, so anything else is a 415 from Fastify). JSON is
- * parsed by Fastify's own safe parser (prototype poisoning refused), keeping the raw bytes on the
- * request. `bodyLimits` raises the limit of specific routes. Create the app with
- * `bodyParser: false`.
+ * parsed by Fastify's own safe parser (prototype poisoning refused), except on @RawBody routes.
+ * `bodyLimits` sets the limit of specific routes. Create the app with `bodyParser: false`.
  */
 export function configureHttp(
   app: NestFastifyApplication,
@@ -87,8 +93,10 @@ export function configureHttp(
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer' },
-    (request: RawBodyRequest, body: Buffer, done) => {
-      request.rawBody = body;
+    (request: FastifyRequest, body: Buffer, done) => {
+      if (request.routeOptions.config.rawBody) {
+        return done(null, body);
+      }
       const text = body.toString('utf8');
       void parseJson(request, text, (error, value) => {
         if (error) return done(error);

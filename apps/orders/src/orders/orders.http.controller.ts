@@ -20,7 +20,11 @@ import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView, type OrderView } from './order.view.js';
 import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
-import { CHECKOUT_POLICY, DEFAULT_POLICY } from '../rate-limit/rate-limits.js';
+import {
+  CHECKOUT_ADDRESS_POLICY,
+  CHECKOUT_POLICY,
+  DEFAULT_POLICY,
+} from '../rate-limit/rate-limits.js';
 
 @Controller('api/v1/orders')
 @UseGuards(JwtAuthGuard, RolesGuard)
@@ -32,7 +36,7 @@ export class OrdersHttpController {
   ) {}
 
   @Post()
-  @RateLimitPolicies(DEFAULT_POLICY, CHECKOUT_POLICY)
+  @RateLimitPolicies(DEFAULT_POLICY, CHECKOUT_POLICY, CHECKOUT_ADDRESS_POLICY)
   @Roles('customer')
   async create(
     @CurrentPrincipal() { subject: customerId }: Principal,

@@ -5,12 +5,18 @@ import { RateLimitModule } from '#common/rate-limit/rate-limit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { InternalApiKey } from '../webhooks/internal-api-key.js';
 
 /** Every route: per customer, or per client address when anonymous. */
 export const DEFAULT_POLICY = 'default';
 /** `POST /api/v1/orders` on top of the default: creating orders (and payments) is costly. */
 export const CHECKOUT_POLICY = 'checkout';
-/** Service-to-service pushes: per client address only, generous, against floods. */
+/**
+ * Checkouts per client address, whichever customers they are for: a card-testing ring holds many
+ * accounts, each under its own checkout limit.
+ */
+export const CHECKOUT_ADDRESS_POLICY = 'checkout_address';
+/** Service-to-service pushes with a wrong API key, per client address; valid ones are not counted. */
 export const WEBHOOK_POLICY = 'webhook';
 
 /**
@@ -26,13 +32,40 @@ export function ordersRateLimits(): DynamicModule {
         const principal = await authenticator.principalOf(request);
         return principal ? `customer:${principal.subject}` : clientAddress(request);
       };
-      const { store, default: byDefault, checkout, webhook } = config.rateLimit;
+      const apiKey = new InternalApiKey(config.internalApiKey);
+      const { store, checkoutAddress, checkout, webhook } = config.rateLimit;
       return {
         store,
         policies: [
-          { name: DEFAULT_POLICY, ...byDefault, everywhere: true, tracker: customerOrClient },
-          { name: CHECKOUT_POLICY, ...checkout, everywhere: false, tracker: customerOrClient },
-          { name: WEBHOOK_POLICY, ...webhook, everywhere: false, tracker: clientAddress },
+          {
+            name: DEFAULT_POLICY,
+            ...config.rateLimit.default,
+            everywhere: true,
+            counts: 'requests',
+            tracker: customerOrClient,
+          },
+          {
+            name: CHECKOUT_POLICY,
+            ...checkout,
+            everywhere: false,
+            counts: 'requests',
+            tracker: customerOrClient,
+          },
+          {
+            name: CHECKOUT_ADDRESS_POLICY,
+            ...checkoutAddress,
+            everywhere: false,
+            counts: 'requests',
+            tracker: clientAddress,
+          },
+          {
+            name: WEBHOOK_POLICY,
+            ...webhook,
+            everywhere: false,
+            counts: 'failures',
+            tracker: clientAddress,
+            checkHeaders: (request) => apiKey.problemWith(request),
+          },
         ],
       };
     },

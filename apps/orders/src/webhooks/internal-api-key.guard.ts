@@ -5,39 +5,29 @@ import {
   Injectable,
   Logger,
 } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '#common/errors.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
+import { InternalApiKey } from './internal-api-key.js';
 
 /**
- * Service-to-service authentication for internal endpoints: `X-Api-Key` must equal
- * INTERNAL_API_KEY. Without a configured key the endpoints are closed to everyone.
+ * The internal endpoints' authentication (see InternalApiKey). The rate limiter already refused
+ * a wrong key before the body was read; this guard keeps the route closed on its own too.
  */
 @Injectable()
 export class InternalApiKeyGuard implements CanActivate {
   private readonly logger = new Logger(InternalApiKeyGuard.name);
-  private readonly expected?: Buffer;
+  private readonly key: InternalApiKey;
 
-  constructor(@Inject(ORDERS_CONFIG) config: OrdersConfig) {
-    if (config.internalApiKey) this.expected = digest(config.internalApiKey);
+  constructor(@Inject(ORDERS_CONFIG) private readonly config: OrdersConfig) {
+    this.key = new InternalApiKey(config.internalApiKey);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const presented = context.switchToHttp().getRequest<FastifyRequest>().headers['x-api-key'];
-    // Comparing digests keeps the comparison constant-time whatever the length presented.
-    if (
-      this.expected &&
-      typeof presented === 'string' &&
-      timingSafeEqual(digest(presented), this.expected)
-    ) {
-      return true;
+    const problem = this.key.problemWith(context.switchToHttp().getRequest<FastifyRequest>());
+    if (!problem) return true;
+    if (!this.config.internalApiKey) {
+      this.logger.debug('Refused an internal call: INTERNAL_API_KEY is not set');
     }
-    if (!this.expected) this.logger.debug('Refused an internal call: INTERNAL_API_KEY is not set');
-    throw new DomainError('unauthenticated', 'A valid X-Api-Key header is required.');
+    throw problem;
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }

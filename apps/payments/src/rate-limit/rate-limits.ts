@@ -2,8 +2,11 @@ import type { DynamicModule } from '@nestjs/common';
 import { clientAddress } from '#common/rate-limit/rate-limit.policies.js';
 import { RateLimitModule } from '#common/rate-limit/rate-limit.module.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
+import { signatureHeaderProblem } from '../webhooks/stripe-signature.js';
 
-/** Stripe's deliveries (and any other HTTP route but health): per client address, generous. */
+/** Every route but health and the Stripe webhook (and unrouted paths): per client address. */
+export const DEFAULT_POLICY = 'default';
+/** Stripe deliveries that fail verification, per client address; verified ones are not counted. */
 export const WEBHOOK_POLICY = 'webhook';
 
 export function paymentsRateLimits(): DynamicModule {
@@ -13,10 +16,24 @@ export function paymentsRateLimits(): DynamicModule {
       store: config.rateLimit.store,
       policies: [
         {
+          name: DEFAULT_POLICY,
+          ...config.rateLimit.default,
+          everywhere: true,
+          counts: 'requests',
+          tracker: clientAddress,
+        },
+        {
           name: WEBHOOK_POLICY,
           ...config.rateLimit.webhook,
-          everywhere: true,
+          everywhere: false,
+          counts: 'failures',
           tracker: clientAddress,
+          checkHeaders: (request) =>
+            signatureHeaderProblem(
+              request,
+              Math.floor(Date.now() / 1000),
+              config.webhooks.toleranceSeconds,
+            ),
         },
       ],
     }),

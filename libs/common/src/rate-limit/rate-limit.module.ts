@@ -1,9 +1,6 @@
 import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from './throttler.js';
-import { RateLimitGuard } from './rate-limit.guard.js';
 import type { RateLimitPolicy } from './rate-limit.policies.js';
-import { throttlerOptions } from './rate-limit.policies.js';
+import { RATE_LIMIT_POLICIES, RateLimiter } from './rate-limiter.js';
 import {
   RATE_LIMIT_STORE_OPTIONS,
   RateLimitStorage,
@@ -17,10 +14,10 @@ export interface RateLimitSettings {
 
 const RATE_LIMIT_SETTINGS = Symbol('RATE_LIMIT_SETTINGS');
 
-@Module({})
-class RateLimitCoreModule {}
-
-/** Rate limiting of every HTTP route (RateLimitGuard as a global guard) with the given policies. */
+/**
+ * Rate limiting of every HTTP request with the given policies: the RateLimiter, installed as a
+ * hook by useRateLimits once the app exists.
+ */
 @Module({})
 export class RateLimitModule {
   static forRootAsync(options: {
@@ -28,8 +25,10 @@ export class RateLimitModule {
     inject: (symbol | string | (abstract new (...args: never[]) => unknown))[];
     useFactory: (...args: never[]) => RateLimitSettings;
   }): DynamicModule {
-    const core: DynamicModule = {
-      module: RateLimitCoreModule,
+    return {
+      module: RateLimitModule,
+      // Routes that count their own credential failures (webhooks) inject the RateLimiter.
+      global: true,
       imports: options.imports ?? [],
       providers: [
         { provide: RATE_LIMIT_SETTINGS, inject: options.inject, useFactory: options.useFactory },
@@ -38,22 +37,15 @@ export class RateLimitModule {
           inject: [RATE_LIMIT_SETTINGS],
           useFactory: (settings: RateLimitSettings) => settings.store,
         },
+        {
+          provide: RATE_LIMIT_POLICIES,
+          inject: [RATE_LIMIT_SETTINGS],
+          useFactory: (settings: RateLimitSettings) => settings.policies,
+        },
         RateLimitStorage,
+        RateLimiter,
       ],
-      exports: [RATE_LIMIT_SETTINGS, RateLimitStorage],
-    };
-    return {
-      module: RateLimitModule,
-      imports: [
-        core,
-        ThrottlerModule.forRootAsync({
-          imports: [core],
-          inject: [RATE_LIMIT_SETTINGS, RateLimitStorage],
-          useFactory: (settings: RateLimitSettings, storage: RateLimitStorage) =>
-            throttlerOptions(settings.policies, storage),
-        }),
-      ],
-      providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+      exports: [RateLimiter],
     };
   }
 }

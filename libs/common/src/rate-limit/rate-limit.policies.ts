@@ -1,24 +1,56 @@
-import { type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
-import { normalizeIp } from './throttler.js';
 import type { FastifyRequest } from 'fastify';
+import type { DomainError } from '../errors.js';
+import { mergeRouteConfig, routeConfigOf } from '../route-config.js';
+import { normalizeIp } from './throttler.js';
 
 /** A named quota: `limit` requests per `windowMs`, per tracker (a customer, a client address). */
 export interface RateLimitPolicy {
   name: string;
   limit: number;
   windowMs: number;
-  /** Counts on every route not marked with @RateLimitPolicies; otherwise only where named. */
+  /**
+   * Counts on every route not marked with @RateLimitPolicies (and on unrouted paths); otherwise
+   * only where named.
+   */
   everywhere: boolean;
+  /**
+   * `requests`: every request counts, before its body is read. `failures`: only requests that
+   * fail the route's credential check count (see `checkHeaders` and RateLimiter.refuseFailure);
+   * over the limit those failures answer 429. A request that passes the check is never counted
+   * nor refused by such a policy, so forged traffic cannot spend a genuine caller's budget.
+   */
+  counts: 'requests' | 'failures';
   /** Whose bucket a request counts against. */
   tracker: (request: FastifyRequest) => string | Promise<string>;
+  /**
+   * For a `failures` policy: what the headers alone already refuse (a missing or wrong API key, a
+   * malformed or stale signature header), checked before the body is read. The refusal counts as
+   * a failure and is answered at once.
+   */
+  checkHeaders?: (request: FastifyRequest) => DomainError | undefined;
 }
 
-const POLICIES = 'rate-limit:policies';
-
-/** The policies a route (or controller) counts against, instead of the `everywhere` ones. */
-export const RateLimitPolicies = (...names: string[]) => SetMetadata(POLICIES, names);
+/**
+ * The policies a route (method) or every route of a controller (class) counts against, instead
+ * of the `everywhere` ones; a method's own list wins over its class's. The names travel in the
+ * Fastify route's `config`, so the limits can be decided in an `onRequest` hook, before the
+ * body is read (Nest guards run only after it is parsed).
+ */
+export function RateLimitPolicies(...names: string[]): ClassDecorator & MethodDecorator {
+  return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (descriptor) {
+      mergeRouteConfig(descriptor.value as object, { rateLimitPolicies: names });
+      return;
+    }
+    const prototype = (target as { prototype: Record<string, unknown> }).prototype;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      const method = key === 'constructor' ? undefined : prototype[key];
+      if (typeof method !== 'function') continue;
+      const config = routeConfigOf(method);
+      if (!('rateLimitPolicies' in config)) mergeRouteConfig(method, { rateLimitPolicies: names });
+    }
+  };
+}
 
 /** Routes no policy applies to (health probes). */
 export const SkipRateLimit = () => RateLimitPolicies();
@@ -30,32 +62,4 @@ export const SkipRateLimit = () => RateLimitPolicies();
  */
 export function clientAddress(request: FastifyRequest): string {
   return `ip:${normalizeIp(request.ip)}`;
-}
-
-/** @nestjs/throttler options for the policies: one named throttler each, counted in `storage`. */
-export function throttlerOptions(
-  policies: readonly RateLimitPolicy[],
-  storage: ThrottlerStorage,
-): ThrottlerModuleOptions {
-  const reflector = new Reflector();
-  const appliesTo = (policy: RateLimitPolicy, context: ExecutionContext) => {
-    const named = reflector.getAllAndOverride<string[] | undefined>(POLICIES, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    return named ? named.includes(policy.name) : policy.everywhere;
-  };
-  return {
-    storage,
-    // One budget per policy and tracker across all routes, not per route.
-    generateKey: (_context, tracker, name) => `${name}:${tracker}`,
-    throttlers: policies.map((policy) => ({
-      name: policy.name,
-      limit: policy.limit,
-      ttl: policy.windowMs,
-      blockDuration: 0,
-      getTracker: (request) => policy.tracker(request as FastifyRequest),
-      skipIf: (context) => !appliesTo(policy, context),
-    })),
-  };
 }

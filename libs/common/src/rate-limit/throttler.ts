@@ -8,4 +8,4 @@ import '@nestjs/core';
 
 const throttler = await import('@nestjs/throttler');
 
-export const { normalizeIp, ThrottlerGuard, ThrottlerModule, ThrottlerStorageService } = throttler;
+export const { normalizeIp } = throttler;
