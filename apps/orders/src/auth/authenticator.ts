@@ -106,9 +106,8 @@ export class Authenticator {
     }
     try {
       const { payload } = await this.checkToken(token);
-      if (!payload.sub || !SUBJECT.test(payload.sub)) return null;
       const principal: Principal = Object.freeze({
-        subject: payload.sub,
+        subject: this.subjectOf(payload, Math.floor(now / 1000)),
         roles: Object.freeze(rolesOf(payload[this.config.jwt.rolesClaim])),
       });
       this.remember(token, principal, payload.exp! * 1000, now);
@@ -122,6 +121,47 @@ export class Authenticator {
       }
       return null;
     }
+  }
+
+  /**
+   * The checks jose leaves to us, on a payload whose signature, `exp`, `nbf`, `iss` and `aud` it
+   * has verified; a failure is thrown as jose's own error, so it is logged like one.
+   *
+   * The lifetime is `exp - iat`, or `exp - now` without `iat`. jose's `maxTokenAge` would bound
+   * `now - iat` and make `iat` required; it stays optional here as in RFC 7519. The usual identity
+   * providers (Auth0, Okta, Keycloak, Entra ID, Cognito; RFC 9068 access tokens) set it, and a
+   * token without it is still bounded: it is refused while its `exp` lies farther ahead than a
+   * lifetime.
+   */
+  private subjectOf(payload: JWTPayload, now: number): string {
+    const { sub, exp, iat } = payload;
+    const { clockSkewSeconds: skew, maxTokenLifetimeSeconds: maxLifetime } = this.config.jwt;
+    // SUBJECT.test coerces: ["1"], 1 and true would pass and become different strings downstream.
+    if (typeof sub !== 'string' || !SUBJECT.test(sub)) {
+      throw new errors.JWTClaimValidationFailed(
+        '"sub" claim must be 1 to 255 visible ASCII characters',
+        payload,
+        'sub',
+        'invalid',
+      );
+    }
+    if (iat !== undefined && iat > now + skew) {
+      throw new errors.JWTClaimValidationFailed(
+        '"iat" claim timestamp check failed (in the future)',
+        payload,
+        'iat',
+        'check_failed',
+      );
+    }
+    if (exp! - (iat ?? now) > maxLifetime + skew) {
+      throw new errors.JWTClaimValidationFailed(
+        `"exp" claim timestamp check failed (lifetime beyond ${maxLifetime} s)`,
+        payload,
+        'exp',
+        'check_failed',
+      );
+    }
+    return sub;
   }
 
   private remember(token: string, principal: Principal, expiresAt: number, now: number): void {
