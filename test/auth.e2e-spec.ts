@@ -15,7 +15,7 @@ import pg from 'pg';
 import Stripe from 'stripe';
 import { DEV_JWT_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { freePort } from '#testing/ports.js';
-import { cart, expectProblem, type OrderBody } from './support/http.js';
+import { cart, expectProblem, type OrderBody, sendHeaders } from './support/http.js';
 import { Stack, startTestOrders } from './support/stack.js';
 
 /**
@@ -277,24 +277,27 @@ describe('storefront authentication and roles (end to end)', () => {
     return `Bearer ${await sign({ roles: ['customer'] })}`;
   }
 
+  /** Several authorizations are sent as as many Authorization headers. */
   function send(
     instance: Instance,
     method: 'GET' | 'POST',
     path: string,
-    authorization: string | undefined,
+    authorization: string | string[] | undefined,
     options: { body?: unknown; key?: string } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (authorization !== undefined) headers.authorization = authorization;
+    if (typeof authorization === 'string') headers.authorization = authorization;
     if (method === 'POST') {
       headers['content-type'] = 'application/json';
       headers['idempotency-key'] = options.key ?? randomUUID();
     }
-    return fetch(`${urlOf(instance)}/api/v1/orders${path}`, {
-      method,
-      headers,
-      body: method === 'POST' ? JSON.stringify(options.body ?? {}) : undefined,
-    });
+    const url = `${urlOf(instance)}/api/v1/orders${path}`;
+    const body = method === 'POST' ? JSON.stringify(options.body ?? {}) : undefined;
+    if (Array.isArray(authorization)) {
+      const repeated = authorization.map((value): [string, string] => ['authorization', value]);
+      return sendHeaders(url, { method, headers: [...repeated, ...Object.entries(headers)], body });
+    }
+    return fetch(url, { method, headers, body });
   }
 
   async function ownerOrder(): Promise<OrderBody> {
@@ -348,7 +351,7 @@ describe('storefront authentication and roles (end to end)', () => {
     target: () => Promise<OrderBody | undefined>;
     send: (
       caller: Caller,
-      authorization: string | undefined,
+      authorization: string | string[] | undefined,
       target?: OrderBody,
     ) => Promise<Response>;
     /** What a success shows the caller. */
@@ -503,6 +506,32 @@ describe('storefront authentication and roles (end to end)', () => {
         '/problems/not-found',
       );
       expect({ ...(await sideEffects(order.id)), keys: before.keys }).toEqual(before);
+    });
+  });
+
+  describe('two Authorization headers', () => {
+    // Node keeps only the first; a proxy or WAF reading the other would see another customer.
+    it.each(ENDPOINTS.map((endpoint) => [endpoint.name, endpoint] as const))(
+      '%s answers 400 naming the header and changes nothing',
+      async (_name, endpoint) => {
+        const owner = CALLERS['the owner (RS256, key from the JWKS endpoint)'];
+        const other = `Bearer ${await sign({ sub: OTHER, roles: customer })}`;
+        const target = await endpoint.target();
+        const before = await sideEffects(target?.id);
+        const response = await endpoint.send(owner, [await ownerAuthorization(), other], target);
+        const problem = await expectProblem(response, 400, '/problems/bad-request');
+        expect(problem.errors).toEqual([
+          { field: 'Authorization', message: 'must be sent only once' },
+        ]);
+        expect(await sideEffects(target?.id)).toEqual(before);
+      },
+    );
+
+    it('answers 400 to the same valid token sent twice', async () => {
+      const authorization = await ownerAuthorization();
+      const response = await send('jwks', 'GET', '', [authorization, authorization]);
+      await expectProblem(response, 400, '/problems/bad-request');
+      expect((await send('jwks', 'GET', '', [authorization])).status).toBe(200);
     });
   });
 

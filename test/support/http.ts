@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { expect } from '@jest/globals';
 
 export interface OrderBody {
@@ -73,4 +74,35 @@ export async function eventually(send: () => Promise<Response>): Promise<Respons
     if (response.status !== 503 || Date.now() > deadline) return response;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Sends the headers exactly as listed, a repeated one included (fetch would merge repeats into
+ * one "a, b" header), and answers as fetch does.
+ */
+export function sendHeaders(
+  url: string,
+  init: { method: 'GET' | 'POST'; headers: [string, string][]; body?: string },
+): Promise<Response> {
+  const target = new URL(url);
+  const headers: [string, string][] = [['host', target.host], ...init.headers];
+  if (init.body !== undefined) {
+    headers.push(['content-length', String(Buffer.byteLength(init.body))]);
+  }
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(target, { method: init.method, headers: headers.flat() });
+    request.on('error', reject).on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject).on('end', () => {
+        const received = new Headers();
+        for (let i = 0; i < response.rawHeaders.length; i += 2) {
+          received.append(response.rawHeaders[i], response.rawHeaders[i + 1]);
+        }
+        const body = Buffer.concat(chunks).toString();
+        resolve(new Response(body, { status: response.statusCode, headers: received }));
+      });
+    });
+    request.end(init.body);
+  });
 }

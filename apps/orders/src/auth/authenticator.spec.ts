@@ -32,9 +32,15 @@ function sign(claims: Claims, secret = DEV_JWT_SECRET) {
   return jwt.sign(new TextEncoder().encode(secret));
 }
 
-/** A new request each time, as the authenticator remembers its answer per request too. */
-const request = (token: string) =>
-  ({ headers: { authorization: `Bearer ${token}` } }) as FastifyRequest;
+/**
+ * A new request each time, as the authenticator remembers its answer per request too. Node keeps
+ * the first of repeated Authorization headers in `headers`; `raw.rawHeaders` has them all.
+ */
+const request = (...tokens: string[]) =>
+  ({
+    headers: { authorization: `Bearer ${tokens[0]}` },
+    raw: { rawHeaders: tokens.flatMap((token) => ['Authorization', `Bearer ${token}`]) },
+  }) as unknown as FastifyRequest;
 
 const DAY = 24 * 3600;
 
@@ -120,6 +126,14 @@ describe(Authenticator.name, () => {
     } finally {
       debug.mockRestore();
     }
+  });
+
+  it('treats a request with two Authorization headers as anonymous, though each token is valid', async () => {
+    const first = await sign({ exp: seconds(NOW) + 3600, sub: 'cus_1' });
+    const second = await sign({ exp: seconds(NOW) + 3600, sub: 'cus_2' });
+    expect(await authenticator.principalOf(request(first, second))).toBeNull();
+    expect(await authenticator.principalOf(request(first, first))).toBeNull();
+    expect((await authenticator.principalOf(request(first)))?.subject).toBe('cus_1');
   });
 
   it('accepts a token living the maximum lifetime (a day by default), not a second longer', async () => {

@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { type Principal, rolesOf } from './principal.js';
+import { isRepeated } from './single-header.js';
 
 export type { Principal } from './principal.js';
 
@@ -82,11 +83,16 @@ export class Authenticator {
     }
   }
 
-  /** The request's verified principal; null when it has no valid token (missing, bad, expired). */
+  /**
+   * The request's verified principal; null when it has no valid token (missing, bad, expired) or
+   * more than one Authorization header (JwtAuthGuard answers those with a 400).
+   */
   principalOf(request: FastifyRequest): Promise<Principal | null> {
     let principal = this.verified.get(request);
     if (!principal) {
-      principal = this.verify(request.headers.authorization);
+      principal = isRepeated(request, 'authorization')
+        ? Promise.resolve(null)
+        : this.verify(request.headers.authorization);
       this.verified.set(request, principal);
     }
     return principal;

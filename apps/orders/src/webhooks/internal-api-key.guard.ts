@@ -8,6 +8,7 @@ import {
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#common/errors.js';
+import { requireSingleHeader } from '../auth/single-header.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 
 /**
@@ -24,7 +25,9 @@ export class InternalApiKeyGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const presented = context.switchToHttp().getRequest<FastifyRequest>().headers['x-api-key'];
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    requireSingleHeader(request, 'X-Api-Key');
+    const presented = request.headers['x-api-key'];
     // Comparing digests keeps the comparison constant-time whatever the length presented.
     if (
       this.expected &&
