@@ -3,12 +3,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import {
+  type CryptoKey,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  type JWTPayload,
+  SignJWT,
+} from 'jose';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { DEV_JWT_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { freePort } from '#testing/ports.js';
-import { cart, expectProblem, type OrderBody } from './support/http.js';
+import { cart, expectProblem, type OrderBody, sendHeaders } from './support/http.js';
 import { Stack, startTestOrders } from './support/stack.js';
 
 /**
@@ -24,6 +31,9 @@ const OWNER = 'cus_owner';
 const OTHER = 'cus_other';
 const ADMIN = 'adm_support';
 const KID = 'storefront-2026';
+/** JWT_MAX_TOKEN_LIFETIME_SECONDS and JWT_CLOCK_SKEW_SECONDS by default. */
+const DAY = 24 * 3600;
+const SKEW = 30;
 
 interface Keys {
   rsa: { privateKey: CryptoKey; publicKey: CryptoKey; pem: string };
@@ -32,15 +42,18 @@ interface Keys {
 }
 
 interface TokenSpec {
-  sub?: string;
+  /** Not only strings: what a token may carry, not what jose would let us sign. */
+  sub?: unknown;
   roles?: unknown;
   alg?: 'RS256' | 'ES256' | 'HS256';
   key?: CryptoKey | Uint8Array;
   iss?: string;
   aud?: string;
-  /** Seconds from now. */
-  exp?: number;
+  /** Seconds from now, or a moment. */
+  exp?: number | Date;
   nbf?: number;
+  /** Seconds from now (default 0); null leaves `iat` out. */
+  iat?: number | null;
 }
 
 /** The orders instance a caller's tokens are meant for. */
@@ -59,13 +72,13 @@ let keys: Keys;
 async function sign(spec: TokenSpec): Promise<string> {
   const alg = spec.alg ?? 'RS256';
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT(spec.roles === undefined ? {} : { roles: spec.roles })
+  const claims = { sub: spec.sub ?? OWNER, ...(spec.roles !== undefined && { roles: spec.roles }) };
+  const jwt = new SignJWT(claims as unknown as JWTPayload)
     .setProtectedHeader({ alg, typ: 'JWT', ...(alg === 'RS256' && { kid: KID }) })
-    .setSubject(spec.sub ?? OWNER)
     .setIssuer(spec.iss ?? ISSUER)
     .setAudience(spec.aud ?? AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(now + (spec.exp ?? 300));
+    .setExpirationTime(spec.exp instanceof Date ? spec.exp : now + (spec.exp ?? 300));
+  if (spec.iat !== null) jwt.setIssuedAt(now + (spec.iat ?? 0));
   if (spec.nbf !== undefined) jwt.setNotBefore(now + spec.nbf);
   return jwt.sign(spec.key ?? (alg === 'ES256' ? keys.ec.privateKey : keys.rsa.privateKey));
 }
@@ -75,7 +88,7 @@ const base64url = (part: object) => Buffer.from(JSON.stringify(part)).toString('
 function caller(spec: TokenSpec, instance: Instance = 'jwks'): Caller {
   return {
     instance,
-    subject: spec.sub ?? OWNER,
+    subject: typeof spec.sub === 'string' ? spec.sub : OWNER,
     authorization: async () => `Bearer ${await sign(spec)}`,
   };
 }
@@ -131,6 +144,30 @@ const CALLERS = {
   }),
   'a token from another issuer': caller({ roles: customer, iss: 'https://evil.example/' }),
   'a token for another audience': caller({ roles: customer, aud: 'payments-api' }),
+  'a subject that is an array': caller({ roles: customer, sub: [OWNER] }),
+  'a subject that is a number': caller({ roles: customer, sub: 12345 }),
+  'a subject that is a boolean': caller({ roles: customer, sub: true }),
+  'a token living the maximum lifetime plus skew': caller({
+    roles: customer,
+    iat: -60,
+    exp: DAY + SKEW - 60,
+  }),
+  'a token living a second longer': caller({ roles: customer, iat: -60, exp: DAY + SKEW - 59 }),
+  'no iat, expiring a lifetime from now': caller({
+    roles: customer,
+    iat: null,
+    exp: DAY + SKEW - 5,
+  }),
+  'no iat, expiring beyond a lifetime from now': caller({
+    roles: customer,
+    iat: null,
+    exp: DAY + SKEW + 5,
+  }),
+  'a token expiring in the year 9999': caller({
+    roles: customer,
+    exp: new Date('9999-12-31T23:59:59Z'),
+  }),
+  'a token issued a day ahead': caller({ roles: customer, iat: DAY, exp: DAY + 300 }),
 } satisfies Record<string, Caller>;
 
 type CallerName = keyof typeof CALLERS;
@@ -156,6 +193,15 @@ const TABLE: [CallerName, number, number, number, number, number][] = [
   ['HS256 signed with the development secret',          401,   401,  401,  401,    401],
   ['a token from another issuer',                       401,   401,  401,  401,    401],
   ['a token for another audience',                      401,   401,  401,  401,    401],
+  ['a subject that is an array',                        401,   401,  401,  401,    401],
+  ['a subject that is a number',                        401,   401,  401,  401,    401],
+  ['a subject that is a boolean',                       401,   401,  401,  401,    401],
+  ['a token living the maximum lifetime plus skew',     201,   200,  200,  200,    201],
+  ['a token living a second longer',                    401,   401,  401,  401,    401],
+  ['no iat, expiring a lifetime from now',              201,   200,  200,  200,    201],
+  ['no iat, expiring beyond a lifetime from now',       401,   401,  401,  401,    401],
+  ['a token expiring in the year 9999',                 401,   401,  401,  401,    401],
+  ['a token issued a day ahead',                        401,   401,  401,  401,    401],
 ];
 
 const PROBLEM_TYPE: Record<number, string> = {
@@ -231,24 +277,27 @@ describe('storefront authentication and roles (end to end)', () => {
     return `Bearer ${await sign({ roles: ['customer'] })}`;
   }
 
+  /** Several authorizations are sent as as many Authorization headers. */
   function send(
     instance: Instance,
     method: 'GET' | 'POST',
     path: string,
-    authorization: string | undefined,
+    authorization: string | string[] | undefined,
     options: { body?: unknown; key?: string } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (authorization !== undefined) headers.authorization = authorization;
+    if (typeof authorization === 'string') headers.authorization = authorization;
     if (method === 'POST') {
       headers['content-type'] = 'application/json';
       headers['idempotency-key'] = options.key ?? randomUUID();
     }
-    return fetch(`${urlOf(instance)}/api/v1/orders${path}`, {
-      method,
-      headers,
-      body: method === 'POST' ? JSON.stringify(options.body ?? {}) : undefined,
-    });
+    const url = `${urlOf(instance)}/api/v1/orders${path}`;
+    const body = method === 'POST' ? JSON.stringify(options.body ?? {}) : undefined;
+    if (Array.isArray(authorization)) {
+      const repeated = authorization.map((value): [string, string] => ['authorization', value]);
+      return sendHeaders(url, { method, headers: [...repeated, ...Object.entries(headers)], body });
+    }
+    return fetch(url, { method, headers, body });
   }
 
   async function ownerOrder(): Promise<OrderBody> {
@@ -302,7 +351,7 @@ describe('storefront authentication and roles (end to end)', () => {
     target: () => Promise<OrderBody | undefined>;
     send: (
       caller: Caller,
-      authorization: string | undefined,
+      authorization: string | string[] | undefined,
       target?: OrderBody,
     ) => Promise<Response>;
     /** What a success shows the caller. */
@@ -457,6 +506,32 @@ describe('storefront authentication and roles (end to end)', () => {
         '/problems/not-found',
       );
       expect({ ...(await sideEffects(order.id)), keys: before.keys }).toEqual(before);
+    });
+  });
+
+  describe('two Authorization headers', () => {
+    // Node keeps only the first; a proxy or WAF reading the other would see another customer.
+    it.each(ENDPOINTS.map((endpoint) => [endpoint.name, endpoint] as const))(
+      '%s answers 400 naming the header and changes nothing',
+      async (_name, endpoint) => {
+        const owner = CALLERS['the owner (RS256, key from the JWKS endpoint)'];
+        const other = `Bearer ${await sign({ sub: OTHER, roles: customer })}`;
+        const target = await endpoint.target();
+        const before = await sideEffects(target?.id);
+        const response = await endpoint.send(owner, [await ownerAuthorization(), other], target);
+        const problem = await expectProblem(response, 400, '/problems/bad-request');
+        expect(problem.errors).toEqual([
+          { field: 'Authorization', message: 'must be sent only once' },
+        ]);
+        expect(await sideEffects(target?.id)).toEqual(before);
+      },
+    );
+
+    it('answers 400 to the same valid token sent twice', async () => {
+      const authorization = await ownerAuthorization();
+      const response = await send('jwks', 'GET', '', [authorization, authorization]);
+      await expectProblem(response, 400, '/problems/bad-request');
+      expect((await send('jwks', 'GET', '', [authorization])).status).toBe(200);
     });
   });
 

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { FakePayments } from './support/fake-payments.js';
 import { grpcClient, grpcError, type RawGrpcClient } from './support/grpc.js';
-import { expectProblem, type OrderBody, postOrder } from './support/http.js';
+import { expectProblem, type OrderBody, postOrder, sendHeaders } from './support/http.js';
 import { startTestOrders, tokenFor } from './support/stack.js';
 
 interface OrderView extends OrderBody {
@@ -360,6 +360,27 @@ describe('order payment lifecycle (orders against scripted payments)', () => {
         401,
         '/problems/unauthenticated',
       );
+      expect((await read(token, order.id)).status).toBe('awaiting_payment');
+    });
+
+    it.each([
+      ['the right key and a wrong one', [apiKey, `${apiKey}x`]],
+      ['a wrong key and the right one', [`${apiKey}x`, apiKey]],
+      ['the right key twice', [apiKey, apiKey]],
+    ])('answers 400 to two X-Api-Key headers (%s), changing nothing', async (_case, keys) => {
+      const { token } = await customer();
+      const order = await checkout(token);
+      const response = await sendHeaders(`${url}/api/v1/webhooks/payment-updates`, {
+        method: 'POST',
+        headers: [
+          ['content-type', 'application/json'],
+          ['x-idempotency-key', randomUUID()],
+          ...keys.map((key): [string, string] => ['x-api-key', key]),
+        ],
+        body: JSON.stringify(succeeded(order)),
+      });
+      const problem = await expectProblem(response, 400, '/problems/bad-request');
+      expect(problem.errors).toEqual([{ field: 'X-Api-Key', message: 'must be sent only once' }]);
       expect((await read(token, order.id)).status).toBe('awaiting_payment');
     });
 

@@ -5,7 +5,7 @@ import type { CreatePaymentResponse } from '#contracts/generated/payments/v1/pay
 import { expectProblem } from './support/http.js';
 import { grpcClient, type RawGrpcClient } from './support/grpc.js';
 import { Stack } from './support/stack.js';
-import { rawPost } from './support/http.js';
+import { sendHeaders } from './support/http.js';
 import {
   charge,
   deliver,
@@ -159,12 +159,17 @@ describe('Stripe webhooks on payments (end to end)', () => {
     const { payload, signature } = signed(
       intentEvent('payment_intent.succeeded', 'pi_twice', 'succeeded'),
     );
-    const response = await rawPost(`${stack.paymentsUrl}/webhooks/stripe`, payload, {
-      'content-type': 'application/json',
-      'stripe-signature': [signature, signed(event('charge.updated', charge({}))).signature],
+    const response = await sendHeaders(`${stack.paymentsUrl}/webhooks/stripe`, {
+      method: 'POST',
+      headers: [
+        ['content-type', 'application/json'],
+        ['stripe-signature', signature],
+        ['stripe-signature', signed(event('charge.updated', charge({}))).signature],
+      ],
+      body: payload,
     });
-    expect(response.status).toBe(400);
-    expect(response.body).toContain('Stripe-Signature must be sent once');
+    const problem = await expectProblem(response, 400, '/problems/bad-request');
+    expect(problem.detail).toBe('Stripe-Signature must be sent once.');
     expect(await count('stripe_events', [])).toBe(events);
   });
 

@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
 
@@ -77,28 +77,32 @@ export async function eventually(send: () => Promise<Response>): Promise<Respons
 }
 
 /**
- * A POST through node:http, which sends a header given as an array as that many header lines
- * (fetch would join them into one): for requests that repeat a header.
+ * Sends the headers exactly as listed, a repeated one included (fetch would merge repeats into
+ * one "a, b" header), and answers as fetch does.
  */
-export function rawPost(
+export function sendHeaders(
   url: string,
-  body: string,
-  headers: Record<string, string | string[]>,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  init: { method: 'GET' | 'POST'; headers: [string, string][]; body?: string },
+): Promise<Response> {
+  const target = new URL(url);
+  const headers: [string, string][] = [['host', target.host], ...init.headers];
+  if (init.body !== undefined) {
+    headers.push(['content-length', String(Buffer.byteLength(init.body))]);
+  }
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', headers }, (response) => {
+    const request = httpRequest(target, { method: init.method, headers: headers.flat() });
+    request.on('error', reject).on('response', (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode!,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-      response.on('error', reject);
+      response.on('error', reject).on('end', () => {
+        const received = new Headers();
+        for (let i = 0; i < response.rawHeaders.length; i += 2) {
+          received.append(response.rawHeaders[i], response.rawHeaders[i + 1]);
+        }
+        const body = Buffer.concat(chunks).toString();
+        resolve(new Response(body, { status: response.statusCode, headers: received }));
+      });
     });
-    request.on('error', reject);
-    request.end(body);
+    request.end(init.body);
   });
 }

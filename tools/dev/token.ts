@@ -40,10 +40,19 @@ function algorithmOf(key: KeyObject): string {
   }
 }
 
+const DAY_SECONDS = 24 * 3600;
+
+/** A day, or JWT_MAX_TOKEN_LIFETIME_SECONDS when orders is configured to refuse that. */
+function lifetimeSeconds(): number {
+  const max = Number(process.env.JWT_MAX_TOKEN_LIFETIME_SECONDS);
+  return Number.isInteger(max) && max > 0 ? Math.min(max, DAY_SECONDS) : DAY_SECONDS;
+}
+
 /**
- * A 24-hour access token for `customerId`, as the orders API run with this environment expects:
- * signed with JWT_PRIVATE_KEY when set (pair it with JWT_PUBLIC_KEY), otherwise HS256 with the
- * development secret; `iss` / `aud` from JWT_ISSUER / JWT_AUDIENCE, or the development ones.
+ * An access token for `customerId` living a day (less if JWT_MAX_TOKEN_LIFETIME_SECONDS is
+ * shorter), as the orders API run with this environment expects: signed with JWT_PRIVATE_KEY when
+ * set (pair it with JWT_PUBLIC_KEY), otherwise HS256 with the development secret; `iss` / `aud`
+ * from JWT_ISSUER / JWT_AUDIENCE, or the development ones.
  */
 export async function signDevToken(
   customerId: string,
@@ -54,12 +63,15 @@ export async function signDevToken(
   }
   const pem = options.privateKey ?? process.env.JWT_PRIVATE_KEY;
   const privateKey = pem ? createPrivateKey(pem.replaceAll('\\n', '\n').trim()) : undefined;
+  // One instant for both claims: jose reads the clock per call, and `exp - iat` must not exceed
+  // the lifetime orders accepts by the second a tick between the calls would add.
+  const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ roles: options.roles ?? ['customer'] })
     .setProtectedHeader({ alg: privateKey ? algorithmOf(privateKey) : 'HS256', typ: 'JWT' })
     .setSubject(customerId)
     .setIssuer(options.issuer ?? (process.env.JWT_ISSUER || DEV_TOKEN_ISSUER))
     .setAudience(options.audience ?? (process.env.JWT_AUDIENCE || DEV_TOKEN_AUDIENCE))
-    .setIssuedAt()
-    .setExpirationTime('24h');
+    .setIssuedAt(now)
+    .setExpirationTime(now + lifetimeSeconds());
   return jwt.sign(privateKey ?? new TextEncoder().encode(options.secret ?? devJwtSecret()));
 }

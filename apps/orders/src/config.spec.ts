@@ -99,6 +99,7 @@ describe(loadOrdersConfig.name, () => {
         secret: DEV_JWT_SECRET,
         algorithms: ['HS256'],
         clockSkewSeconds: 30,
+        maxTokenLifetimeSeconds: 86_400,
         rolesClaim: 'roles',
       });
     });
@@ -203,6 +204,20 @@ describe(loadOrdersConfig.name, () => {
       );
       expect(problemsOf({ ...base, JWT_CLOCK_SKEW_SECONDS: '301' })).toEqual([
         'JWT_CLOCK_SKEW_SECONDS: must be at most 300',
+      ]);
+    });
+
+    it('bounds the token lifetime it accepts to a week', () => {
+      const lifetime = (value: string) =>
+        loadOrdersConfig({ ...base, JWT_MAX_TOKEN_LIFETIME_SECONDS: value }).jwt
+          .maxTokenLifetimeSeconds;
+      expect(lifetime('3600')).toBe(3600);
+      expect(lifetime('604800')).toBe(604_800);
+      expect(problemsOf({ ...base, JWT_MAX_TOKEN_LIFETIME_SECONDS: '604801' })).toEqual([
+        'JWT_MAX_TOKEN_LIFETIME_SECONDS: must be at most 604800 (7 days)',
+      ]);
+      expect(problemsOf({ ...base, JWT_MAX_TOKEN_LIFETIME_SECONDS: '0' })).toEqual([
+        'JWT_MAX_TOKEN_LIFETIME_SECONDS: must be positive',
       ]);
     });
   });

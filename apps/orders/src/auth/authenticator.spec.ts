@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { SignJWT } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import { DEV_JWT_SECRET } from '#common/defaults.js';
 import { loadOrdersConfig } from '../config.js';
 import { Authenticator } from './authenticator.js';
@@ -9,20 +10,39 @@ const ISSUER = 'https://issuer.invalid/';
 const AUDIENCE = 'orders-api';
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
-function sign(claims: { exp: number; nbf?: number; sub?: string }, secret = DEV_JWT_SECRET) {
-  const jwt = new SignJWT({ roles: ['customer'] })
+interface Claims {
+  exp: number;
+  nbf?: number;
+  iat?: number;
+  /** Not only strings: what a token may carry, not what jose would let us sign. */
+  sub?: unknown;
+}
+
+function sign(claims: Claims, secret = DEV_JWT_SECRET) {
+  const jwt = new SignJWT({
+    roles: ['customer'],
+    sub: claims.sub ?? 'cus_1',
+  } as unknown as JWTPayload)
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(claims.sub ?? 'cus_1')
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setExpirationTime(claims.exp);
   if (claims.nbf !== undefined) jwt.setNotBefore(claims.nbf);
+  if (claims.iat !== undefined) jwt.setIssuedAt(claims.iat);
   return jwt.sign(new TextEncoder().encode(secret));
 }
 
-/** A new request each time, as the authenticator remembers its answer per request too. */
-const request = (token: string) =>
-  ({ headers: { authorization: `Bearer ${token}` } }) as FastifyRequest;
+/**
+ * A new request each time, as the authenticator remembers its answer per request too. Node keeps
+ * the first of repeated Authorization headers in `headers`; `raw.rawHeaders` has them all.
+ */
+const request = (...tokens: string[]) =>
+  ({
+    headers: { authorization: `Bearer ${tokens[0]}` },
+    raw: { rawHeaders: tokens.flatMap((token) => ['Authorization', `Bearer ${token}`]) },
+  }) as unknown as FastifyRequest;
+
+const DAY = 24 * 3600;
 
 describe(Authenticator.name, () => {
   let authenticator: Authenticator;
@@ -88,5 +108,68 @@ describe(Authenticator.name, () => {
     expect((await authenticator.principalOf(request(first)))?.subject).toBe('cus_1');
     expect((await authenticator.principalOf(request(second)))?.subject).toBe('cus_2');
     expect((await authenticator.principalOf(request(first)))?.subject).toBe('cus_1');
+  });
+
+  it.each([
+    ['an array', ['cus_1']],
+    ['a number', 12345],
+    ['a boolean', true],
+    ['an object', { id: 'cus_1' }],
+    ['an empty string', ''],
+    ['a string with a space', 'cus 1'],
+  ])('refuses a subject that is %s, and logs why', async (_case, sub) => {
+    const debug = jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+    try {
+      const token = await sign({ exp: seconds(NOW) + 3600, sub });
+      expect(await authenticator.principalOf(request(token))).toBeNull();
+      expect(debug).toHaveBeenCalledWith(expect.stringMatching(/^Rejected token: "sub" claim/));
+    } finally {
+      debug.mockRestore();
+    }
+  });
+
+  it('treats a request with two Authorization headers as anonymous, though each token is valid', async () => {
+    const first = await sign({ exp: seconds(NOW) + 3600, sub: 'cus_1' });
+    const second = await sign({ exp: seconds(NOW) + 3600, sub: 'cus_2' });
+    expect(await authenticator.principalOf(request(first, second))).toBeNull();
+    expect(await authenticator.principalOf(request(first, first))).toBeNull();
+    expect((await authenticator.principalOf(request(first)))?.subject).toBe('cus_1');
+  });
+
+  it('accepts a token living the maximum lifetime (a day by default), not a second longer', async () => {
+    const iat = seconds(NOW) - 60;
+    expect(
+      await authenticator.principalOf(request(await sign({ iat, exp: iat + DAY }))),
+    ).not.toBeNull();
+    expect(
+      await authenticator.principalOf(request(await sign({ iat, exp: iat + DAY + 1 }))),
+    ).toBeNull();
+  });
+
+  it('bounds a token without iat by its remaining lifetime', async () => {
+    expect(
+      await authenticator.principalOf(request(await sign({ exp: seconds(NOW) + DAY }))),
+    ).not.toBeNull();
+    const tooLong = await sign({ exp: seconds(NOW) + DAY + 1 });
+    expect(await authenticator.principalOf(request(tooLong))).toBeNull();
+    // Refusals are not remembered: a second later its remaining life fits.
+    jest.setSystemTime(NOW + 1000);
+    expect(await authenticator.principalOf(request(tooLong))).not.toBeNull();
+  });
+
+  it('refuses a token expiring in the year 9999, with or without iat', async () => {
+    const exp = Date.parse('9999-12-31T23:59:59Z') / 1000;
+    expect(await authenticator.principalOf(request(await sign({ exp })))).toBeNull();
+    const issuedNow = await sign({ exp, iat: seconds(NOW) });
+    expect(await authenticator.principalOf(request(issuedNow))).toBeNull();
+  });
+
+  it('refuses a token issued in the future beyond the clock skew', async () => {
+    const dayAhead = await sign({ iat: seconds(NOW) + DAY, exp: seconds(NOW) + DAY + 60 });
+    expect(await authenticator.principalOf(request(dayAhead))).toBeNull();
+    const secondAhead = await sign({ iat: seconds(NOW) + 1, exp: seconds(NOW) + 60 });
+    expect(await authenticator.principalOf(request(secondAhead))).toBeNull();
+    const now = await sign({ iat: seconds(NOW), exp: seconds(NOW) + 60 });
+    expect(await authenticator.principalOf(request(now))).not.toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { type Principal, rolesOf } from './principal.js';
+import { isRepeated } from './single-header.js';
 
 export type { Principal } from './principal.js';
 
@@ -82,11 +83,16 @@ export class Authenticator {
     }
   }
 
-  /** The request's verified principal; null when it has no valid token (missing, bad, expired). */
+  /**
+   * The request's verified principal; null when it has no valid token (missing, bad, expired) or
+   * more than one Authorization header (JwtAuthGuard answers those with a 400).
+   */
   principalOf(request: FastifyRequest): Promise<Principal | null> {
     let principal = this.verified.get(request);
     if (!principal) {
-      principal = this.verify(request.headers.authorization);
+      principal = isRepeated(request, 'authorization')
+        ? Promise.resolve(null)
+        : this.verify(request.headers.authorization);
       this.verified.set(request, principal);
     }
     return principal;
@@ -106,9 +112,8 @@ export class Authenticator {
     }
     try {
       const { payload } = await this.checkToken(token);
-      if (!payload.sub || !SUBJECT.test(payload.sub)) return null;
       const principal: Principal = Object.freeze({
-        subject: payload.sub,
+        subject: this.subjectOf(payload, Math.floor(now / 1000)),
         roles: Object.freeze(rolesOf(payload[this.config.jwt.rolesClaim])),
       });
       this.remember(token, principal, payload.exp! * 1000, now);
@@ -122,6 +127,47 @@ export class Authenticator {
       }
       return null;
     }
+  }
+
+  /**
+   * The checks jose leaves to us, on a payload whose signature, `exp`, `nbf`, `iss` and `aud` it
+   * has verified; a failure is thrown as jose's own error, so it is logged like one.
+   *
+   * The lifetime is `exp - iat`, or `exp - now` without `iat`. jose's `maxTokenAge` would bound
+   * `now - iat` and make `iat` required; it stays optional here as in RFC 7519. The usual identity
+   * providers (Auth0, Okta, Keycloak, Entra ID, Cognito; RFC 9068 access tokens) set it, and a
+   * token without it is still bounded: it is refused while its `exp` lies farther ahead than a
+   * lifetime.
+   */
+  private subjectOf(payload: JWTPayload, now: number): string {
+    const { sub, exp, iat } = payload;
+    const { clockSkewSeconds: skew, maxTokenLifetimeSeconds: maxLifetime } = this.config.jwt;
+    // SUBJECT.test coerces: ["1"], 1 and true would pass and become different strings downstream.
+    if (typeof sub !== 'string' || !SUBJECT.test(sub)) {
+      throw new errors.JWTClaimValidationFailed(
+        '"sub" claim must be 1 to 255 visible ASCII characters',
+        payload,
+        'sub',
+        'invalid',
+      );
+    }
+    if (iat !== undefined && iat > now + skew) {
+      throw new errors.JWTClaimValidationFailed(
+        '"iat" claim timestamp check failed (in the future)',
+        payload,
+        'iat',
+        'check_failed',
+      );
+    }
+    if (exp! - (iat ?? now) > maxLifetime + skew) {
+      throw new errors.JWTClaimValidationFailed(
+        `"exp" claim timestamp check failed (lifetime beyond ${maxLifetime} s)`,
+        payload,
+        'exp',
+        'check_failed',
+      );
+    }
+    return sub;
   }
 
   private remember(token: string, principal: Principal, expiresAt: number, now: number): void {

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#common/errors.js';
 import { Authenticator } from './authenticator.js';
 import type { Principal } from './principal.js';
+import { requireSingleHeader } from './single-header.js';
 
 export type AuthenticatedRequest = FastifyRequest & { customerId?: string; principal?: Principal };
 
@@ -13,6 +14,7 @@ export class JwtAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    requireSingleHeader(request, 'Authorization');
     if (!request.headers.authorization) {
       throw new DomainError(
         'unauthenticated',

@@ -18,6 +18,9 @@ export const ASYMMETRIC_ALGORITHMS = [
 ] as const;
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 
+/** A week: beyond it a bearer token is a long-lived credential, which this API does not take. */
+const MAX_TOKEN_LIFETIME_CAP = 7 * 24 * 3600;
+
 const DEFAULT_ALGORITHMS: AsymmetricAlgorithm[] = ['RS256', 'ES256'];
 
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = {
@@ -97,6 +100,12 @@ export const jwtEnv = {
     algorithmList.optional(),
   ),
   JWT_CLOCK_SKEW_SECONDS: env.nonNegativeInt(30).pipe(z.number().max(300, 'must be at most 300')),
+  // Identity providers issue access tokens for minutes to hours; a day covers them all.
+  JWT_MAX_TOKEN_LIFETIME_SECONDS: env
+    .positiveInt(24 * 3600)
+    .pipe(
+      z.number().max(MAX_TOKEN_LIFETIME_CAP, `must be at most ${MAX_TOKEN_LIFETIME_CAP} (7 days)`),
+    ),
   JWT_ROLES_CLAIM: env.optionalString().default('roles'),
 };
 
@@ -112,6 +121,7 @@ interface JwtValues {
   JWT_PUBLIC_KEY?: string;
   JWT_ALGORITHMS?: AsymmetricAlgorithm[];
   JWT_CLOCK_SKEW_SECONDS: number;
+  JWT_MAX_TOKEN_LIFETIME_SECONDS: number;
   JWT_ROLES_CLAIM: string;
 }
 
@@ -185,6 +195,7 @@ export function jwtSettings(value: JwtValues) {
       cacheMaxAgeMs: value.JWT_JWKS_CACHE_MAX_AGE_MS,
     },
     clockSkewSeconds: value.JWT_CLOCK_SKEW_SECONDS,
+    maxTokenLifetimeSeconds: value.JWT_MAX_TOKEN_LIFETIME_SECONDS,
     rolesClaim: value.JWT_ROLES_CLAIM,
   };
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#common/errors.js';
+import { repeatedHeaderProblem } from '../auth/single-header.js';
 
 /**
  * Service-to-service authentication for internal endpoints: `X-Api-Key`, sent once, must equal
@@ -15,12 +16,15 @@ export class InternalApiKey {
 
   /** The refusal for a request without the key, or undefined when it presents it. */
   problemWith(request: FastifyRequest): DomainError | undefined {
-    const presented = request.raw.headersDistinct['x-api-key'];
-    if (presented && presented.length > 1) {
-      return new DomainError('bad_request', 'X-Api-Key must be sent once.');
-    }
+    const repeated = repeatedHeaderProblem(request, 'X-Api-Key');
+    if (repeated) return repeated;
+    const presented = request.headers['x-api-key'];
     // Comparing digests keeps the comparison constant-time whatever the length presented.
-    if (this.expected && presented && timingSafeEqual(digest(presented[0]), this.expected)) {
+    if (
+      this.expected &&
+      typeof presented === 'string' &&
+      timingSafeEqual(digest(presented), this.expected)
+    ) {
       return undefined;
     }
     return new DomainError('unauthenticated', 'A valid X-Api-Key header is required.');
