@@ -4,7 +4,7 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
-import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
@@ -33,6 +33,15 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   configureHttp(app, {}, { nodeEnv: config.nodeEnv });
   enableCors(app, config.corsOrigins);
   useRequestLogging(app, logger);
+  // The refusals counted since their last summary are logged when the application closes.
+  const refusals = serviceAuthRefusals();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onClose', (_instance, done) => {
+      refusals.flush();
+      done();
+    });
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {
@@ -43,7 +52,9 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       gracefulShutdown: true,
       credentials: serverCredentials(config.grpcTrust.tls),
       channelOptions: {
-        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+        interceptors: [
+          serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
+        ],
       },
       onLoadPackageDefinition: (_pkg: unknown, server: Server) =>
         app.get(ServingState).trackGrpcServer(server),
