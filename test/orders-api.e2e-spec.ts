@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { READINESS_REUSE_MS } from '#common/health.js';
 import { cart, eventually, expectProblem, type OrderBody } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';
 
@@ -369,6 +370,8 @@ describe('orders REST API (end to end)', () => {
     it('stays ready while payments is down, and reports it', async () => {
       await stack.stopPayments();
       try {
+        // Readiness reuses an outcome for READINESS_REUSE_MS: ask once a fresh check is due.
+        await new Promise((resolve) => setTimeout(resolve, READINESS_REUSE_MS));
         const response = await fetch(`${stack.ordersUrl}/health/ready`);
         expect(response.status).toBe(200);
         const body = (await response.json()) as { details: Record<string, unknown> };

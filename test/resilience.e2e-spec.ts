@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
+import { READINESS_REUSE_MS } from '#common/health.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
@@ -37,6 +38,8 @@ describe('orders -> payments resilience (end to end)', () => {
     ).rows[0].n;
 
   const circuitDetails = async () => {
+    // A probe within READINESS_REUSE_MS of the last check gets its outcome: wait for a fresh one.
+    await new Promise((resolve) => setTimeout(resolve, READINESS_REUSE_MS));
     const response = await fetch(`${stack.ordersUrl}/health/ready`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { details: { payments: { circuit: string } } };

@@ -4,7 +4,7 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
-import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
@@ -35,6 +35,15 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   enableCors(app, config.corsOrigins);
   useRequestLogging(app, logger);
   useRateLimits(app);
+  // The refusals counted since their last summary are logged when the application closes.
+  const refusals = serviceAuthRefusals();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onClose', (_instance, done) => {
+      refusals.flush();
+      done();
+    });
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {
@@ -45,7 +54,9 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       gracefulShutdown: true,
       credentials: serverCredentials(config.grpcTrust.tls),
       channelOptions: {
-        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+        interceptors: [
+          serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
+        ],
       },
       onLoadPackageDefinition: (_pkg: unknown, server: Server) =>
         app.get(ServingState).trackGrpcServer(server),

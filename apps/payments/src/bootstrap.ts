@@ -5,7 +5,7 @@ import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
-import { ServiceTokens, serviceAuthInterceptor } from '#common/grpc-auth.js';
+import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { useRequestLogging } from '#common/request-logging.js';
@@ -51,6 +51,15 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
     grpcHealth.setStatus('', 'NOT_SERVING');
     grpcHealth.setStatus(PAYMENT_SERVICE, 'NOT_SERVING');
   });
+  // The refusals counted since their last summary are logged when the application closes.
+  const refusals = serviceAuthRefusals();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onClose', (_instance, done) => {
+      refusals.flush();
+      done();
+    });
   app.connectMicroservice<GrpcOptions>({
     transport: Transport.GRPC,
     options: {
@@ -61,7 +70,9 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
       gracefulShutdown: true,
       credentials: serverCredentials(config.grpcTrust.tls),
       channelOptions: {
-        interceptors: [serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers))],
+        interceptors: [
+          serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
+        ],
       },
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
         grpcHealth.addToServer(server);

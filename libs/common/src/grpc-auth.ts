@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from '@grpc/grpc-js';
+import { RefusalLog } from './refusal-log.js';
 
 /** Metadata entry carrying a calling service's credential: `Bearer <token>`. */
 export const SERVICE_AUTH_METADATA = 'authorization';
@@ -57,17 +58,23 @@ function presentedToken(metadata: Metadata): string | undefined {
   return /^Bearer ([^\s]+)$/i.exec(values[0])?.[1];
 }
 
+/** Where refusals are logged: the first per peer address at once, the rest summed per window. */
+export function serviceAuthRefusals(): RefusalLog {
+  return new RefusalLog(new Logger('ServiceAuth'));
+}
+
 /**
  * A grpc-js server interceptor: every call of every service on the server (except the open ones)
  * must carry a known service token, or it ends with UNAUTHENTICATED before any handler runs.
  * Sitting on the server rather than on controllers, it cannot miss a method added later.
- * Handlers see the caller's name under CALLER_METADATA and never the token.
+ * Handlers see the caller's name under CALLER_METADATA and never the token. Refusals go to
+ * `refusals`, which bounds the lines a flood of bad calls can write (flush it on shutdown).
  */
 export function serviceAuthInterceptor(
   tokens: ServiceTokens,
+  refusals: RefusalLog = serviceAuthRefusals(),
   openServices: readonly string[] = OPEN_GRPC_SERVICES,
 ): ServerInterceptor {
-  const logger = new Logger('ServiceAuth');
   const open = openServices.map((service) => `/${service}/`);
   return (method, call) => {
     if (open.some((prefix) => method.path.startsWith(prefix))) {
@@ -80,9 +87,11 @@ export function serviceAuthInterceptor(
             const token = presentedToken(metadata);
             const caller = token === undefined ? undefined : tokens.identify(token);
             if (caller === undefined) {
-              logger.warn(
-                `refused ${method.path} from ${call.getPeer()}: ` +
-                  `${token === undefined ? 'no' : 'unknown'} service credential`,
+              const reason = `${token === undefined ? 'no' : 'unknown'} service credential`;
+              refusals.refused(
+                call.getConnectionInfo().remoteAddress ?? call.getPeer(),
+                reason,
+                `refused ${method.path} from ${call.getPeer()}: ${reason}`,
               );
               call.sendStatus({
                 code: status.UNAUTHENTICATED,

@@ -4,9 +4,42 @@ import { DomainError } from './errors.js';
 import type { ServingState } from './shutdown.js';
 
 /**
+ * How long a readiness outcome, ready or not, answers every probe after its check settled.
+ * Readiness is anonymous: without this, each request would cost a database round trip (and
+ * orders a gRPC call to payments), as often as anyone cares to ask. Probes run every few seconds,
+ * so a second's delay in noticing a change costs them nothing.
+ */
+export const READINESS_REUSE_MS = 1_000;
+
+/**
+ * `check` run at most once at a time and at most once per `reuseMs` after it settles: concurrent
+ * callers share the run in flight, later ones get its outcome (a failure too) until `reuseMs`
+ * has passed, then the next caller starts a new run.
+ */
+export function sharedCheck<T>(
+  check: () => Promise<T>,
+  reuseMs = READINESS_REUSE_MS,
+): () => Promise<T> {
+  let current: Promise<T> | undefined;
+  let settledAt: number | undefined;
+  return () => {
+    if (current && (settledAt === undefined || Date.now() - settledAt < reuseMs)) return current;
+    const run = (async () => check())();
+    const settled = () => {
+      if (current === run) settledAt = Date.now();
+    };
+    run.then(settled, settled);
+    current = run;
+    settledAt = undefined;
+    return run;
+  };
+}
+
+/**
  * Runs a terminus check; an unhealthy result becomes a 503 problem naming the failed checks, so
  * readiness answers in the same problem+json shape as every other error. An instance shutting
  * down is not ready, whatever its dependencies say: load balancers must stop sending it traffic.
+ * Pass a `sharedCheck` so that probes cannot be turned into load on the dependencies.
  */
 export async function readiness(
   serving: ServingState,
