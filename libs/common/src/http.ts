@@ -32,6 +32,18 @@ export interface HttpOptions {
   nodeEnv?: string;
 }
 
+/**
+ * Marks the answer to a request refused before its body was read to close the connection when
+ * much of the body may still be coming (see configureHttp): a small body is cheaper to drain
+ * than a new connection.
+ */
+export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): void {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > DEFAULT_BODY_LIMIT || request.headers['transfer-encoding'] !== undefined) {
+    void reply.header('connection', 'close');
+  }
+}
+
 /** A route as registered with Fastify. */
 export interface RegisteredRoute {
   method: HTTPMethods;
@@ -107,6 +119,15 @@ export function configureHttp(
       });
     },
   );
+  // A request answered before its body arrived (413, or refused before the body was read) whose
+  // answer says `Connection: close`: the connection is closed once the answer is out, instead of
+  // reading and discarding the rest (about 3 ms of CPU per MB).
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (!request.raw.complete && reply.getHeader('connection') === 'close') {
+      request.raw.socket?.destroy();
+    }
+    done();
+  });
   fastify.addHook('onRoute', (route) => {
     const limit = bodyLimits[route.url];
     if (limit !== undefined) route.bodyLimit = limit;

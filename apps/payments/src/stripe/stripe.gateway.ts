@@ -20,13 +20,8 @@ export interface CreatePaymentIntentInput {
 export class StripeGateway {
   private readonly logger = new Logger(StripeGateway.name);
   private readonly stripe: Stripe;
-  private readonly webhookSecrets: string[];
-  private readonly toleranceSeconds: number;
-  private readonly signatures: NonNullable<Stripe.Webhooks['signature']>;
 
   constructor(@Inject(PAYMENTS_CONFIG) config: PaymentsConfig) {
-    this.webhookSecrets = config.webhooks.secrets;
-    this.toleranceSeconds = config.webhooks.toleranceSeconds;
     const { secretKey, apiUrl, timeoutMs, maxNetworkRetries } = config.stripe;
     this.stripe = new Stripe(secretKey, {
       timeout: timeoutMs,
@@ -38,9 +33,6 @@ export class StripeGateway {
         protocol: apiUrl.protocol === 'https:' ? 'https' : 'http',
       }),
     });
-    const signatures = this.stripe.webhooks.signature;
-    if (!signatures) throw new Error('The stripe SDK has no webhook signature helper');
-    this.signatures = signatures;
   }
 
   async createPaymentIntent(input: CreatePaymentIntentInput): Promise<Stripe.PaymentIntent> {
@@ -100,21 +92,6 @@ export class StripeGateway {
     } catch (error) {
       throw this.translate(error, 'create the refund');
     }
-  }
-
-  /**
-   * Whether a webhook delivery's raw bytes carry a valid signature of one of the configured
-   * secrets (several during a rotation), within the timestamp tolerance. Nothing is parsed.
-   */
-  verifiesWebhook(rawBody: Buffer, signature: string): boolean {
-    return this.webhookSecrets.some((secret) => {
-      try {
-        return this.signatures.verifyHeader(rawBody, signature, secret, this.toleranceSeconds);
-      } catch {
-        // Try the next secret; the error would only say which check failed.
-        return false;
-      }
-    });
   }
 
   private translate(error: unknown, action: string): DomainError {

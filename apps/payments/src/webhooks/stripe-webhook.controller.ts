@@ -1,4 +1,4 @@
-import { Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Stripe from 'stripe';
 import { DomainError } from '#common/errors.js';
@@ -7,7 +7,8 @@ import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { RateLimiter } from '#common/rate-limit/rate-limiter.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
 import { WEBHOOK_POLICY } from '../rate-limit/rate-limits.js';
-import { StripeGateway } from '../stripe/stripe.gateway.js';
+import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
+import { StripeSignatures } from './stripe-signature.js';
 import { checkedEvent } from './stripe-event-envelope.js';
 import { type EventOutcome, StripeEventsService } from './stripe-events.service.js';
 
@@ -21,11 +22,18 @@ export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
  */
 @Controller()
 export class StripeWebhookController {
+  private readonly signatures: StripeSignatures;
+
   constructor(
-    private readonly stripe: StripeGateway,
+    @Inject(PAYMENTS_CONFIG) config: PaymentsConfig,
     private readonly events: StripeEventsService,
     private readonly limiter: RateLimiter,
-  ) {}
+  ) {
+    this.signatures = new StripeSignatures(
+      config.webhooks.secrets,
+      config.webhooks.toleranceSeconds,
+    );
+  }
 
   @Post(STRIPE_WEBHOOK_PATH)
   @HttpCode(200)
@@ -37,7 +45,8 @@ export class StripeWebhookController {
     @Headers('stripe-signature') signature: string,
   ): Promise<{ received: true; outcome: EventOutcome }> {
     const body = request.body;
-    if (!Buffer.isBuffer(body) || !this.stripe.verifiesWebhook(body, signature)) {
+    const now = Math.floor(Date.now() / 1000);
+    if (!Buffer.isBuffer(body) || !this.signatures.verifies(body, signature, now)) {
       countWebhookEvent('unverified', 'rejected');
       throw (
         (await this.limiter.refuseFailure(request, reply, WEBHOOK_POLICY)) ??

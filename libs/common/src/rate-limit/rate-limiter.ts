@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors.js';
+import { closeIfBodyPending } from '../http.js';
 import { sendProblem } from '../problem.filter.js';
 import { type PolicyState, rateLimitHeaders } from './rate-limit-headers.js';
 import { type RateLimitPolicy } from './rate-limit.policies.js';
@@ -114,6 +115,7 @@ export function useRateLimits(app: NestFastifyApplication): void {
     .addHook('onRequest', async (request, reply) => {
       const refusal = await limiter.admit(request, reply);
       if (!refusal) return;
+      closeIfBodyPending(request, reply);
       sendProblem(reply, refusal, request.url);
       return reply;
     });
