@@ -28,7 +28,7 @@ describe(StripeSignatures.name, () => {
   });
 
   it('accepts a header carrying several v1 signatures when one of them verifies', () => {
-    const good = header().split(',')[1]!;
+    const good = header().split(',')[1];
     const withOthers = `t=${NOW},v1=${'a'.repeat(64)},${good},v0=${'b'.repeat(64)}`;
     expect(signatures.verifies(body, withOthers, NOW)).toBe(true);
   });
@@ -43,7 +43,7 @@ describe(StripeSignatures.name, () => {
       () => signatures.verifies(body, header().replace(`t=${NOW}`, `t=${NOW + 1}`), NOW),
     ],
     ['only a v0 signature', () => signatures.verifies(body, header().replace('v1=', 'v0='), NOW)],
-    ['no timestamp', () => signatures.verifies(body, header().split(',')[1]!, NOW)],
+    ['no timestamp', () => signatures.verifies(body, header().split(',')[1], NOW)],
     ['a truncated signature', () => signatures.verifies(body, header().slice(0, -2), NOW)],
     ['an empty header', () => signatures.verifies(body, '', NOW)],
   ])('refuses %s', (_name, verify) => {
