@@ -8,6 +8,7 @@ import type {
   HTTPMethods,
 } from 'fastify';
 import { DomainError } from './errors.js';
+import { connectionsCheckingInterval, defaultHttpLimits, type HttpLimits } from './http-limits.js';
 import { jsonStructureProblem } from './json-structure.js';
 import { ProblemFilter, sendProblem } from './problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
@@ -42,10 +43,22 @@ export function registeredRoutes(app: NestFastifyApplication): readonly Register
 /**
  * Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID.
  * `request.ip` is the peer's address; `X-Forwarded-For` is believed only from `trustedProxies`
- * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by.
+ * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by. `limits` bound how
+ * long a connection may take and how many are open (the variables' defaults when left out).
  */
-export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
-  return new FastifyAdapter({
+export function httpAdapter(
+  trustedProxies: readonly string[] = [],
+  limits: HttpLimits = defaultHttpLimits(),
+): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // For http.createServer, which checks headersTimeout against its own requestTimeout.
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(limits),
+    },
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
     trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
@@ -58,6 +71,8 @@ export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdap
       else send();
     },
   });
+  adapter.getInstance().server.maxConnections = limits.maxConnections;
+  return adapter;
 }
 
 /**
