@@ -48,7 +48,10 @@ interface HttpLimitValues {
 
 /** Node refuses a headers timeout longer than the request timeout, which includes the headers. */
 export function refineHttpLimits(value: HttpLimitValues, ctx: z.core.$RefinementCtx): void {
-  if (value.HTTP_HEADERS_TIMEOUT_MS > value.HTTP_REQUEST_TIMEOUT_MS) {
+  const { HTTP_HEADERS_TIMEOUT_MS: headers, HTTP_REQUEST_TIMEOUT_MS: request } = value;
+  // zod runs refinements even when a timeout itself was refused: that one problem is enough.
+  if (![headers, request].every((ms) => Number.isInteger(ms) && ms > 0)) return;
+  if (headers > request) {
     ctx.addIssue({
       code: 'custom',
       path: ['HTTP_HEADERS_TIMEOUT_MS'],
