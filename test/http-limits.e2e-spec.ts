@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { exportSPKI, generateKeyPair } from 'jose';
 import { cart } from './support/http.js';
+import { ProcessStack } from './support/process-stack.js';
+import type { ServiceProcess } from './support/service-process.js';
 import { Stack, tokenFor } from './support/stack.js';
 
 /**
@@ -249,4 +252,78 @@ describe('HTTP connection cap (end to end)', () => {
       ]);
     },
   );
+});
+
+/** Both services' production settings (each service's own credentials, none of the development ones). */
+async function productionEnv(extra: NodeJS.ProcessEnv = {}) {
+  const { publicKey } = await generateKeyPair('ES256');
+  const ordersToPayments = 'orders-to-payments-production-token-0123456789';
+  const paymentsToOrders = 'payments-to-orders-production-token-0123456789';
+  const common = { NODE_ENV: 'production', SHUTDOWN_DRAIN_DELAY_MS: '0', ...extra };
+  return {
+    orders: {
+      ...common,
+      JWT_PUBLIC_KEY: await exportSPKI(publicKey),
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'orders-api',
+      ORDERS_GRPC_INBOUND_TOKENS: `payments=${paymentsToOrders}`,
+      PAYMENTS_GRPC_TOKEN: ordersToPayments,
+    },
+    payments: {
+      ...common,
+      STRIPE_SECRET_KEY: 'sk_test_production_boot',
+      STRIPE_ALLOW_INSECURE_API_URL: 'true',
+      STRIPE_WEBHOOK_SECRET: 'whsec_production_boot_0123456789',
+      PAYMENTS_GRPC_INBOUND_TOKENS: `orders=${ordersToPayments}`,
+      ORDERS_GRPC_TOKEN: paymentsToOrders,
+    },
+  };
+}
+
+/** The service's JSON log lines whose message contains `text`. */
+function linesWith(service: ServiceProcess, text: string): { level: string; msg: string }[] {
+  return service.output
+    .split('\n')
+    .filter((line) => line.includes(text))
+    .map((line) => JSON.parse(line) as { level: string; msg: string });
+}
+
+const PROXY_WARNING = 'TRUSTED_PROXIES is empty';
+
+describe('HTTP boot log lines (separate processes, production)', () => {
+  let stack: ProcessStack | undefined;
+
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('warns in both services that TRUSTED_PROXIES is empty, and logs the connection cap', async () => {
+    stack = await ProcessStack.start(await productionEnv({ HTTP_MAX_CONNECTIONS: '321' }));
+    for (const service of [stack.orders, stack.payments]) {
+      expect({ service: service.name, lines: linesWith(service, PROXY_WARNING) }).toEqual({
+        service: service.name,
+        lines: [expect.objectContaining({ level: 'warn' })],
+      });
+      expect(linesWith(service, 'HTTP server: at most')).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          msg: expect.stringMatching(
+            /^HTTP server: at most 321 connections \(HTTP_MAX_CONNECTIONS\)/,
+          ),
+        }),
+      ]);
+    }
+  });
+
+  it('does not warn when TRUSTED_PROXIES lists the proxies', async () => {
+    stack = await ProcessStack.start(await productionEnv({ TRUSTED_PROXIES: '10.0.0.0/8' }));
+    for (const service of [stack.orders, stack.payments]) {
+      expect(linesWith(service, 'HTTP server: at most')).toHaveLength(1);
+      expect({ service: service.name, warnings: linesWith(service, PROXY_WARNING) }).toEqual({
+        service: service.name,
+        warnings: [],
+      });
+    }
+  });
 });
