@@ -78,7 +78,9 @@ class RawConnection {
 
   /** The close, in ms after opening, or undefined if the connection is still open after `ms`. */
   async closedWithin(ms: number): Promise<number | undefined> {
-    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, ms).unref());
+    const timeout = new Promise<undefined>((resolve) =>
+      setTimeout(() => resolve(undefined), ms).unref(),
+    );
     return Promise.race([this.closed, timeout]);
   }
 
