@@ -4,6 +4,7 @@ import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
@@ -24,7 +25,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
-    httpAdapter(config.trustedProxies),
+    httpAdapter(config.trustedProxies, config.httpLimits),
     {
       logger: new PinoNestLogger(logger),
       bodyParser: false,
@@ -63,6 +64,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
     },
   });
   if (config.nodeEnv === 'production') {
+    warnOfUntrustedProxies(logger, config.trustedProxies);
     warnOfPlaintextGrpc(logger, {
       'orders gRPC server': config.grpcTrust.tls,
       'payments gRPC client': config.payments.tls,
@@ -70,5 +72,6 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   }
   await app.startAllMicroservices();
   await app.listen({ port: config.http.port, host: config.http.host });
+  logger.info(describeHttpLimits(config.httpLimits));
   return app;
 }

@@ -67,6 +67,29 @@ describe(loadOrdersConfig.name, () => {
     expect(message).toContain('RECONCILE_BATCH_SIZE');
   });
 
+  it('bounds its HTTP server, refusing a headers timeout longer than the request timeout', () => {
+    expect(loadOrdersConfig({ ...base, HTTP_MAX_CONNECTIONS: '500' }).httpLimits).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 15_000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 500,
+    });
+    let caught: unknown;
+    try {
+      loadOrdersConfig({
+        ...base,
+        HTTP_REQUEST_TIMEOUT_MS: '5000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '0',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigError).problems).toEqual([
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS: must be positive',
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the request includes its headers)',
+    ]);
+  });
+
   describe('storefront tokens', () => {
     let ecPem: string;
     let rsaPem: string;

@@ -3,6 +3,7 @@ import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/defaults
 import { env, loadConfig } from '#common/config.js';
 import { corsOriginsVariable } from './cors.js';
 import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
+import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-limits.js';
 import { jwtAsymmetricKeyIssues, jwtEnv, jwtSettings } from './auth/jwt-config.js';
 import {
   clientTls,
@@ -63,6 +64,7 @@ const schema = z
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
+    ...httpLimitVariables,
     ORDERS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
     ...grpcEnv.serverTls('ORDERS'),
     PAYMENTS_GRPC_TOKEN: grpcEnv.token(),
@@ -71,6 +73,7 @@ const schema = z
   .superRefine((value, ctx) => {
     for (const issue of jwtAsymmetricKeyIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
     refineServerTls('ORDERS', value, ctx);
+    refineHttpLimits(value, ctx);
     refineClientTls('PAYMENTS', value, ctx);
     refineProductionGrpcTokens(
       value.NODE_ENV,
@@ -128,6 +131,7 @@ const schema = z
     },
     corsOrigins: value.CORS_ORIGINS,
     trustedProxies: value.TRUSTED_PROXIES,
+    httpLimits: httpLimits(value),
     rateLimit: {
       store: { redisUrl: value.REDIS_URL, keyPrefix: value.RATE_LIMIT_KEY_PREFIX },
       default: {

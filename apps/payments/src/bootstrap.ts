@@ -5,6 +5,7 @@ import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
@@ -30,7 +31,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
-    httpAdapter(config.trustedProxies),
+    httpAdapter(config.trustedProxies, config.httpLimits),
     {
       logger: new PinoNestLogger(logger),
       bodyParser: false,
@@ -82,6 +83,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   });
 
   if (config.nodeEnv === 'production') {
+    warnOfUntrustedProxies(logger, config.trustedProxies);
     warnOfPlaintextGrpc(logger, {
       'payments gRPC server': config.grpcTrust.tls,
       'orders gRPC client': config.orders.tls,
@@ -89,5 +91,6 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   }
   await app.startAllMicroservices();
   await app.listen({ port: config.http.port, host: config.http.host });
+  logger.info(describeHttpLimits(config.httpLimits));
   return app;
 }

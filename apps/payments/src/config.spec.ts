@@ -81,6 +81,22 @@ describe(loadPaymentsConfig.name, () => {
     });
   });
 
+  it('bounds its HTTP server, refusing a headers timeout longer than the request timeout', () => {
+    expect(loadPaymentsConfig({ ...base, HTTP_MAX_CONNECTIONS: '500' }).httpLimits).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 15_000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 500,
+    });
+    const error = configError(() =>
+      loadPaymentsConfig({ ...base, HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_MAX_CONNECTIONS: '0' }),
+    );
+    expect(error.problems).toEqual([
+      'HTTP_MAX_CONNECTIONS: must be positive',
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the request includes its headers)',
+    ]);
+  });
+
   it('never repeats a malformed secret in its error', () => {
     const key = 'sk_live_0123456789abcdef-with-a-typo!';
     const secret = 'not-a-webhook-secret-0123456789';

@@ -7,6 +7,7 @@ import {
 } from '#common/defaults.js';
 import { env, loadConfig } from '#common/config.js';
 import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
+import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-limits.js';
 import {
   clientTls,
   grpcEnv,
@@ -64,6 +65,7 @@ const schema = z
     REDIS_URL: env.redisUrl(),
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
+    ...httpLimitVariables,
     PAYMENTS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
     ...grpcEnv.serverTls('PAYMENTS'),
     ORDERS_GRPC_TOKEN: grpcEnv.token(),
@@ -71,6 +73,7 @@ const schema = z
   })
   .superRefine((value, ctx) => {
     refineServerTls('PAYMENTS', value, ctx);
+    refineHttpLimits(value, ctx);
     refineClientTls('ORDERS', value, ctx);
     refineProductionGrpcTokens(
       value.NODE_ENV,
@@ -137,6 +140,7 @@ const schema = z
     },
     faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
     trustedProxies: value.TRUSTED_PROXIES,
+    httpLimits: httpLimits(value),
     rateLimit: {
       store: { redisUrl: value.REDIS_URL, keyPrefix: value.RATE_LIMIT_KEY_PREFIX },
       default: {

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type {
   FastifyError,
@@ -8,8 +9,10 @@ import type {
   HTTPMethods,
 } from 'fastify';
 import { DomainError } from './errors.js';
+import { connectionsCheckingInterval, defaultHttpLimits, type HttpLimits } from './http-limits.js';
 import { jsonStructureProblem } from './json-structure.js';
 import { ProblemFilter, sendProblem } from './problem.filter.js';
+import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
 import { mergeRouteConfig } from './route-config.js';
 import { type SecurityHeaders, securityHeaders } from './security-headers.js';
@@ -44,6 +47,38 @@ export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply)
   }
 }
 
+/**
+ * What Node's HTTP parser refuses before any request exists (a request or headers timeout, headers
+ * too large, a malformed request), answered as problem+json like every other error, then closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const code =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'request_timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? 'headers_too_large'
+          : 'bad_request';
+    const detail =
+      code === 'request_timeout'
+        ? 'The request did not arrive in time.'
+        : code === 'headers_too_large'
+          ? 'The request headers are too large.'
+          : 'The request is malformed.';
+    // No request was parsed, so there is no instance to name.
+    const problem: Partial<Problem> = buildProblem(code, detail, '');
+    delete problem.instance;
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status!]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+        `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** A route as registered with Fastify. */
 export interface RegisteredRoute {
   method: HTTPMethods;
@@ -61,11 +96,24 @@ export function registeredRoutes(app: NestFastifyApplication): readonly Register
 /**
  * Each request's id (`request.id`) is the client's valid `X-Request-ID`, or a new UUID.
  * `request.ip` is the peer's address; `X-Forwarded-For` is believed only from `trustedProxies`
- * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by.
+ * (IPs or CIDRs), so a client cannot pick the address it is rate-limited by. `limits` bound how
+ * long a connection may take and how many are open (the variables' defaults when left out).
  */
-export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
-  return new FastifyAdapter({
+export function httpAdapter(
+  trustedProxies: readonly string[] = [],
+  limits: HttpLimits = defaultHttpLimits(),
+): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // For http.createServer, which checks headersTimeout against its own requestTimeout.
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(limits),
+    },
     bodyLimit: DEFAULT_BODY_LIMIT,
+    clientErrorHandler: answerClientError,
     genReqId: (request: IncomingMessage) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
     trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     // The router refuses a malformed URL (400) or an over-long parameter (414) before any hook or
@@ -77,6 +125,8 @@ export function httpAdapter(trustedProxies: readonly string[] = []): FastifyAdap
       else send();
     },
   });
+  adapter.getInstance().server.maxConnections = limits.maxConnections;
+  return adapter;
 }
 
 /**

@@ -22,7 +22,12 @@ interface ProblemType {
  * also names the type (`/problems/<code>`). The README documents each.
  */
 export const PROBLEM_TYPES: Record<
-  ErrorCode | 'payload_too_large' | 'unsupported_media_type' | 'method_not_allowed',
+  | ErrorCode
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'headers_too_large',
   ProblemType
 > = {
   bad_request: { status: 400, title: 'Bad request' },
@@ -34,7 +39,9 @@ export const PROBLEM_TYPES: Record<
   conflict: { status: 409, title: 'Conflict' },
   idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
   idempotency_key_reused: { status: 422, title: 'Idempotency key reused' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   precondition_failed: { status: 422, title: 'Precondition failed' },
   unimplemented: { status: 501, title: 'Not implemented' },

@@ -147,7 +147,8 @@ export async function shutDown(
 /**
  * Closes the HTTP server through Fastify (its onClose hooks run). Node closes the connections
  * idle at that moment only; a keep-alive connection whose request finishes later would stay open
- * for Fastify's 72 s keep-alive timeout, so idle connections are swept until the server is closed.
+ * for the keep-alive timeout (HTTP_KEEP_ALIVE_TIMEOUT_MS), so idle connections are swept until the
+ * server is closed.
  */
 async function closeHttp(app: INestApplication, http: HttpServer): Promise<void> {
   const instance = app.getHttpAdapter().getInstance() as { close(): Promise<void> };
