@@ -1,91 +1,85 @@
 // The webhook flood of issue 12: forged deliveries posted to payments' Stripe webhook as fast as
-// four clients can, alone (the CPU each costs payments) and beside a checkout (what they cost the
-// storefront), against the same checkout without them, in one run.
-import { randomUUID } from 'node:crypto';
-import { runLoad, type PhaseResult } from './load.js';
+// four clients can (flood-worker.ts, a process of its own), alone (the CPU each costs payments)
+// and beside a checkout (what they cost the storefront), against the same checkout without them,
+// in one run.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ProcessMonitor } from './process-metrics.js';
+import type { PhaseResult } from './load.js';
 import { checkout, type Phase, type Target } from './scenarios.js';
 import type { Stack } from './stack.js';
 
 export interface Forgery {
   label: string;
   bytes: number;
-  /** A fresh, well-formed header whose signature is wrong, or a malformed one. */
-  signature: () => string;
 }
 
 export const FORGERIES: Forgery[] = [
-  {
-    label: 'unsigned 1 MB',
-    bytes: 1024 * 1024,
-    signature: () => `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`,
-  },
-  {
-    // Inside the body limit: read whole and its signature computed, the costliest forgery.
-    label: 'forged 255 KB',
-    bytes: 255 * 1024,
-    signature: () => `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`,
-  },
+  // Over the body limit: refused on its Content-Length, its connection closed unread.
+  { label: 'unsigned 1 MB', bytes: 1024 * 1024 },
+  // Inside the body limit: read whole and its signature computed, the costliest forgery.
+  { label: 'forged 255 KB', bytes: 255 * 1024 },
 ];
+
+export interface Flood {
+  /** Forged deliveries answered (413, 400 or 429), and per second. */
+  answered: number;
+  rps: number;
+  /** Connections the server closed under the attacker (expected for bodies over the limit). */
+  resets: number;
+  statuses: Record<string, number>;
+}
 
 export interface FloodRound {
   forgery: string;
   /** The forged deliveries alone. */
-  forged: PhaseResult;
-  /** payments' CPU per forged delivery, alone, in ms. */
+  forged: Flood;
+  /** payments' CPU per forged delivery answered, alone, in ms. */
   cpuMsPerBody: number | null;
   alone: PhaseResult;
   attacked: PhaseResult;
 }
 
-const CHECKOUT_CONNECTIONS = 4;
+export const CHECKOUT_CONNECTIONS = 4;
 const ATTACKERS = 4;
+const run = promisify(execFile);
 
-/** Many short escaped keys, as the probe sent: the costliest JSON to scan when it was parsed. */
-function forgedBody(bytes: number): string {
-  const entry = `"\\u0061${randomUUID().slice(0, 4)}":1,`;
-  return `{${entry.repeat(Math.floor((bytes - 2) / entry.length))}"z":1}`.padEnd(bytes, ' ');
-}
-
-function flood(stack: Stack, forgery: Forgery, durationMs: number): Promise<PhaseResult> {
-  const body = forgedBody(forgery.bytes);
-  return runLoad({
-    label: `forged webhooks (${forgery.label}) c=${ATTACKERS}`,
-    origin: stack.paymentsUrl,
-    connections: ATTACKERS,
-    durationMs,
-    pids: { payments: stack.processes.payments.pid! },
-    next: () => ({
-      method: 'POST',
-      path: '/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': forgery.signature() },
-      body,
-    }),
-    // Refused, as it must be: too large, not verified, or over the address's budget for those.
-    accept: (status) => status === 413 || status === 400 || status === 429,
-  });
+async function flood(stack: Stack, forgery: Forgery, durationMs: number): Promise<Flood> {
+  const worker = join(import.meta.dirname, 'flood-worker.js');
+  const { stdout } = await run(
+    process.execPath,
+    [worker, stack.paymentsUrl, String(forgery.bytes), String(durationMs), String(ATTACKERS)],
+    { timeout: durationMs + 30_000 },
+  );
+  return JSON.parse(stdout) as Flood;
 }
 
 /** One round per forgery: forged deliveries alone, the checkout alone, then both together. */
-export async function webhookFlood(stack: Stack, target: Target, phase: Phase) {
+export async function webhookFlood(
+  stack: Stack,
+  target: Target,
+  phase: Phase,
+): Promise<FloodRound[]> {
   const rounds: FloodRound[] = [];
+  const log = (line: string) => process.stderr.write(`  ${line}\n`);
   for (const forgery of FORGERIES) {
+    const monitor = new ProcessMonitor({ payments: stack.processes.payments.pid! });
+    monitor.start();
     const forged = await flood(stack, forgery, phase.durationMs);
-    const cpu = forged.processes.payments?.cpuSeconds;
+    const cpu = monitor.stop().payments?.cpuSeconds ?? null;
+    const cpuMsPerBody = cpu === null ? null : (cpu * 1000) / forged.answered;
+    log(
+      `forged webhooks (${forgery.label}) c=${ATTACKERS}: ${forged.answered} answered ` +
+        `(${JSON.stringify(forged.statuses)}), ${forged.resets} connections closed, ` +
+        `payments ${cpuMsPerBody?.toFixed(2) ?? 'n/a'} ms CPU each`,
+    );
     const alone = await checkout(target, CHECKOUT_CONNECTIONS, phase);
     const [attacked] = await Promise.all([
       checkout(target, CHECKOUT_CONNECTIONS, phase),
       flood(stack, forgery, phase.durationMs),
     ]);
-    await target.settled?.();
-    rounds.push({
-      forgery: forgery.label,
-      forged,
-      cpuMsPerBody: cpu === null || cpu === undefined ? null : (cpu * 1000) / forged.requests,
-      alone,
-      attacked,
-    });
+    rounds.push({ forgery: forgery.label, forged, cpuMsPerBody, alone, attacked });
   }
   return rounds;
 }
-
-export { CHECKOUT_CONNECTIONS };
