@@ -20,11 +20,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const webhookUrl = process.env['STRIPE_STAND_IN_WEBHOOK_URL'] || undefined;
-if (webhookUrl !== undefined && !URL.canParse(webhookUrl)) {
-  console.error(`STRIPE_STAND_IN_WEBHOOK_URL must be a URL, got '${webhookUrl}'`);
+// Several comma-separated URLs: deliveries take them in turn (several payments instances).
+const webhookUrls = (process.env['STRIPE_STAND_IN_WEBHOOK_URL'] ?? '')
+  .split(',')
+  .map((url) => url.trim())
+  .filter((url) => url !== '');
+const badUrl = webhookUrls.find((url) => !URL.canParse(url));
+if (badUrl !== undefined) {
+  console.error(`STRIPE_STAND_IN_WEBHOOK_URL must be URLs, comma-separated, got '${badUrl}'`);
   process.exit(1);
 }
+const webhookUrl = webhookUrls.length > 0 ? webhookUrls : undefined;
 const webhookSecret =
   (process.env['STRIPE_WEBHOOK_SECRET'] ?? '')
     .split(',')

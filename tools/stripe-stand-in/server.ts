@@ -205,7 +205,11 @@ export class StripeStandIn {
    * Sends events from now on (and those still queued) to `url`, signed with `secret`: those of the
    * `enabledEvents` types (Stripe's `enabled_events`), or all.
    */
-  setWebhook(url: string, secret: string, enabledEvents?: readonly string[]): void {
+  setWebhook(
+    url: string | readonly string[],
+    secret: string,
+    enabledEvents?: readonly string[],
+  ): void {
     this.webhooks.configure({ url, secret, enabledEvents });
   }
 

@@ -125,6 +125,31 @@ describe('webhook delivery', () => {
     );
   });
 
+  it('takes several endpoint URLs in turn, as a load balancer would, a retry landing on the next', async () => {
+    const [first, second] = await Promise.all([Receiver.start(), Receiver.start()]);
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
+    const { standIn, pay } = await setup();
+    standIn.setWebhook([first.url, second.url], SECRET);
+    second.answer(500);
+    await pay();
+    await standIn.webhooksIdle();
+
+    // created -> first; charge.succeeded -> second (500); payment_intent.succeeded -> first;
+    // the retry of charge.succeeded -> second.
+    expect(first.events().map((event) => event.type)).toEqual([
+      'payment_intent.created',
+      'payment_intent.succeeded',
+    ]);
+    expect(second.events().map((event) => event.type)).toEqual([
+      'charge.succeeded',
+      'charge.succeeded',
+    ]);
+    expect(standIn.events().every((event) => event.pending_webhooks === 0)).toBe(true);
+  });
+
   it('fails verification with another secret or altered bytes', async () => {
     const { receiver, standIn, stripe } = await setup();
     await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });

@@ -4,7 +4,11 @@ import { request as httpsRequest } from 'node:https';
 import type Stripe from 'stripe';
 
 export interface WebhookEndpoint {
-  url: string;
+  /**
+   * Where events are posted. Several URLs: each delivery attempt goes to the next one in turn, as
+   * a load balancer in front of several payments instances would (a retry lands on another).
+   */
+  url: string | readonly string[];
   /** The endpoint's signing secret, `whsec_...`. */
   secret: string;
   /** Stripe's `enabled_events`: the event types sent to this endpoint. Default `['*']`, all. */
@@ -70,7 +74,9 @@ interface Job {
  * later, behind whatever was queued meanwhile (so, as with Stripe, order is not guaranteed).
  */
 export class WebhookDispatcher {
-  private endpoint?: { url: URL; secret: string; enabled: (type: string) => boolean };
+  private endpoint?: { urls: URL[]; secret: string; enabled: (type: string) => boolean };
+  /** The next of the endpoint's URLs to deliver to. */
+  private turn = 0;
   private readonly retry: Required<WebhookRetryOptions>;
   private readonly queue: Job[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -99,15 +105,18 @@ export class WebhookDispatcher {
   }
 
   configure(endpoint: WebhookEndpoint): void {
-    const url = new URL(endpoint.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError(`webhook url must be http(s), got ${endpoint.url}`);
+    const urls = [endpoint.url].flat().map((each) => new URL(each));
+    if (urls.length === 0) throw new TypeError('webhook url must not be empty');
+    for (const url of urls) {
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new TypeError(`webhook url must be http(s), got ${url.href}`);
+      }
     }
     if (!endpoint.secret) throw new TypeError('webhook secret must not be empty');
     const types = new Set(endpoint.enabledEvents ?? ['*']);
     if (types.size === 0) throw new TypeError('webhook enabledEvents must not be empty');
     this.endpoint = {
-      url,
+      urls,
       secret: endpoint.secret,
       enabled: types.has('*') ? () => true : (type) => types.has(type),
     };
@@ -190,7 +199,7 @@ export class WebhookDispatcher {
     }
   }
 
-  private async deliver(job: Job, endpoint: { url: URL; secret: string }): Promise<void> {
+  private async deliver(job: Job, endpoint: { urls: URL[]; secret: string }): Promise<void> {
     const event = this.lookup(job.eventId);
     if (!event) return;
     const generation = this.generation;
@@ -201,7 +210,8 @@ export class WebhookDispatcher {
     const payload = webhookPayload(event);
     const controller = new AbortController();
     this.inFlight = controller;
-    const status = await post(endpoint.url, payload, endpoint.secret, controller.signal);
+    const url = endpoint.urls[this.turn++ % endpoint.urls.length]!;
+    const status = await post(url, payload, endpoint.secret, controller.signal);
     if (this.inFlight === controller) this.inFlight = undefined;
     if (generation !== this.generation) return;
 
