@@ -52,7 +52,9 @@ const standIn = await StripeStandIn.start({
   }),
 });
 console.log(`Stripe stand-in listening on ${standIn.url}`);
-if (webhookUrl !== undefined) console.log(`Stripe stand-in sends webhooks to ${webhookUrl}`);
+if (webhookUrl !== undefined) {
+  console.log(`Stripe stand-in sends webhooks to ${webhookUrl.join(', ')}`);
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -210,7 +210,7 @@ export class WebhookDispatcher {
     const payload = webhookPayload(event);
     const controller = new AbortController();
     this.inFlight = controller;
-    const url = endpoint.urls[this.turn++ % endpoint.urls.length]!;
+    const url = endpoint.urls[this.turn++ % endpoint.urls.length];
     const status = await post(url, payload, endpoint.secret, controller.signal);
     if (this.inFlight === controller) this.inFlight = undefined;
     if (generation !== this.generation) return;
