@@ -90,7 +90,7 @@ export class Instance {
     this.exited = once(child, 'exit').then(([code, signal]) => {
       if (!this.ending) this.onOutput(this.name, `exited unexpectedly (${signal ?? code})`);
     });
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) =>
         this.onOutput(this.name, line),
       );
@@ -119,7 +119,7 @@ export class Instance {
 
 async function waitUntilReady(instance: Instance, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = 'no answer';
+  let last: string;
   for (;;) {
     if (child.exitCode !== null || child.signalCode) {
       throw new Error(

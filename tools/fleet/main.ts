@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   }
 
   Logger.overrideLogger(['error', 'fatal']);
-  const first = fleet.orders[0]!;
+  const first = fleet.orders[0];
   const storefront = await launcherToken(
     { NODE_ENV: 'development', ...process.env, ORDERS_DATABASE_URL: fleet.databases.ordersUrl },
     DEMO_CUSTOMER,
