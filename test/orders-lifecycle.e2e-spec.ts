@@ -484,7 +484,7 @@ describe('order payment lifecycle (orders against scripted payments)', () => {
   });
 
   describe('POST /api/v1/orders/:id/cancel', () => {
-    it('cancels an order whose payment was never set up, without calling payments', async () => {
+    it('cancels an order whose checkout never reached payments: its payment too, once', async () => {
       const { id: customerId, token } = await customer();
       const checkoutKey = randomUUID();
       fake.answer = status.UNAVAILABLE;
@@ -504,30 +504,48 @@ describe('order payment lifecycle (orders against scripted payments)', () => {
       expect(rows).toEqual([{ id: expect.any(String), status: 'pending_payment' }]);
       const orderId = rows[0].id;
 
-      const cancelCalls = fake.callsTo('CancelPayment').length;
+      // Whether or not the checkout got as far as creating it, the order's own key finds (or
+      // makes) its one payment, which is canceled with the order: nothing is left open.
       const response = await post(`/api/v1/orders/${orderId}/cancel`, { token });
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({
+      const canceled = (await response.json()) as OrderView;
+      expect(canceled).toMatchObject({
         id: orderId,
         status: 'canceled',
-        payment: null,
+        payment: { id: expect.any(String), status: 'canceled' },
       });
-      expect(fake.callsTo('CancelPayment')).toHaveLength(cancelCalls);
+      const created = fake.callsTo('CreatePayment').filter((c) => c.request.orderId === orderId);
+      expect(new Set(created.map((call) => call.idempotencyKey))).toEqual(
+        new Set([`order-${orderId}-create-payment`]),
+      );
+      expect(
+        fake
+          .callsTo('CancelPayment')
+          .filter((call) => call.request.paymentId === canceled.payment!.id),
+      ).toHaveLength(1);
       expect(await history(orderId)).toEqual([
         {
           from_status: 'pending_payment',
+          to_status: 'awaiting_payment',
+          payment_version: '1',
+          source: 'customer',
+        },
+        {
+          from_status: 'awaiting_payment',
           to_status: 'canceled',
-          payment_version: null,
+          payment_version: '2',
           source: 'customer',
         },
       ]);
 
-      // The interrupted checkout cannot bring the canceled order back to life.
+      // The interrupted checkout cannot bring the canceled order back to life, nor ask payments.
+      const calls = fake.received.length;
       await expectProblem(
         await postOrder(url, token, { key: checkoutKey }),
         409,
         '/problems/conflict',
       );
+      expect(fake.received).toHaveLength(calls);
       expect((await read(token, orderId)).status).toBe('canceled');
     });
 
@@ -716,20 +734,23 @@ describe('order payment lifecycle (orders against scripted payments)', () => {
       expect(new Set(keys).size).toBe(2);
     });
 
-    it('refuses more than what remains with 422, without calling payments', async () => {
+    it('refuses more than what remains with 422 once payments refuses too', async () => {
       const { token } = await customer();
       const order = await paidOrder(token);
       await post(`/api/v1/orders/${order.id}/refunds`, { token, body: { amount: 1000 } });
+      const key = randomUUID();
       const problem = await expectProblem(
         await post(`/api/v1/orders/${order.id}/refunds`, {
           token,
+          key,
           body: { amount: AMOUNT - 1000 + 1 },
         }),
         422,
         '/problems/precondition-failed',
       );
       expect(problem.detail).toMatch(String(AMOUNT - 1000));
-      expect(refundCalls(order)).toHaveLength(1);
+      // payments was asked with this request's key: it could have been this request's retry.
+      expect(refundCalls(order)).toHaveLength(2);
       expect((await read(token, order.id)).amountRefunded).toBe(1000);
     });
 
@@ -793,19 +814,34 @@ describe('order payment lifecycle (orders against scripted payments)', () => {
       expect((await read(token, order.id)).status).toBe('paid');
     });
 
-    it('refuses orders that are not paid, or disputed, with 409 and no call', async () => {
+    it('refuses an order that was never paid with 409 and no call', async () => {
       const { token } = await customer();
       const unpaid = await checkout(token);
+      await expectProblem(
+        await post(`/api/v1/orders/${unpaid.id}/refunds`, { token, body: {} }),
+        409,
+        '/problems/conflict',
+      );
+      expect(refundCalls(unpaid)).toHaveLength(0);
+    });
+
+    it('refuses a disputed order with 409 once payments refuses too', async () => {
+      const { token } = await customer();
       const disputed = await paidOrder(token);
-      await notify(disputed, { status: 'succeeded', version: 3, disputed: true });
-      for (const order of [unpaid, disputed]) {
-        await expectProblem(
-          await post(`/api/v1/orders/${order.id}/refunds`, { token, body: {} }),
-          409,
-          '/problems/conflict',
-        );
-        expect(refundCalls(order)).toHaveLength(0);
-      }
+      const payment = fake.change(disputed.payment!.id, { disputed: true });
+      await notify(disputed, {
+        status: 'succeeded',
+        version: Number(payment.version),
+        disputed: true,
+      });
+      const problem = await expectProblem(
+        await post(`/api/v1/orders/${disputed.id}/refunds`, { token, body: {} }),
+        409,
+        '/problems/conflict',
+      );
+      expect(problem.detail).toMatch(/disputed/);
+      expect(refundCalls(disputed)).toHaveLength(1);
+      expect((await read(token, disputed.id)).amountRefunded).toBe(0);
     });
 
     it.each([

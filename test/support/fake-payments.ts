@@ -215,6 +215,9 @@ export class FakePayments {
     if (payment.status !== PaymentStatus.PAYMENT_STATUS_SUCCEEDED) {
       throw new Refusal(status.FAILED_PRECONDITION, 'the payment has not succeeded');
     }
+    if (payment.disputed) {
+      throw new Refusal(status.FAILED_PRECONDITION, 'a disputed payment cannot be refunded');
+    }
     const total = Number(payment.amount!.amount);
     const remaining = total - Number(payment.amountRefunded);
     const asked = (request.amount as Money | null | undefined)?.amount;

@@ -19,7 +19,12 @@ describe(loadOrdersConfig.name, () => {
     expect(config.payments.url).toBe('127.0.0.1:50051');
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
     expect(config.internalApiKey).toBeUndefined();
-    expect(config.reconciliation).toEqual({ intervalMs: 60_000, afterMs: 900_000, batchSize: 50 });
+    expect(config.reconciliation).toEqual({
+      intervalMs: 60_000,
+      afterMs: 900_000,
+      pendingAfterMs: 300_000,
+      batchSize: 50,
+    });
   });
 
   it('names every missing or malformed variable', () => {
@@ -56,6 +61,7 @@ describe(loadOrdersConfig.name, () => {
         ...base,
         RECONCILE_INTERVAL_MS: '0',
         RECONCILE_AFTER_MS: 'soon',
+        RECONCILE_PENDING_AFTER_MS: '-1',
         RECONCILE_BATCH_SIZE: '5000',
       });
     } catch (error) {
@@ -64,6 +70,7 @@ describe(loadOrdersConfig.name, () => {
     const message = (caught as ConfigError).message;
     expect(message).toContain('RECONCILE_INTERVAL_MS');
     expect(message).toContain('RECONCILE_AFTER_MS');
+    expect(message).toContain('RECONCILE_PENDING_AFTER_MS');
     expect(message).toContain('RECONCILE_BATCH_SIZE');
   });
 

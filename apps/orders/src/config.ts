@@ -50,6 +50,9 @@ const schema = z
       .refine((key) => key === undefined || key.length >= 32, 'must be at least 32 characters'),
     RECONCILE_INTERVAL_MS: env.positiveInt(60_000),
     RECONCILE_AFTER_MS: env.positiveInt(15 * 60_000),
+    // Past every retry of a checkout by its client (each held its key for at most
+    // IDEMPOTENCY_LOCK_TIMEOUT_MS): reconciliation finishes the checkouts they gave up on.
+    RECONCILE_PENDING_AFTER_MS: env.positiveInt(5 * 60_000),
     RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
     CORS_ORIGINS: corsOriginsVariable(),
     RATE_LIMIT_DEFAULT_LIMIT: env.positiveInt(120),
@@ -127,6 +130,7 @@ const schema = z
     reconciliation: {
       intervalMs: value.RECONCILE_INTERVAL_MS,
       afterMs: value.RECONCILE_AFTER_MS,
+      pendingAfterMs: value.RECONCILE_PENDING_AFTER_MS,
       batchSize: value.RECONCILE_BATCH_SIZE,
     },
     corsOrigins: value.CORS_ORIGINS,

@@ -2,7 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '#common/errors.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from './config.js';
 
-export type FaultPoint = 'after-stripe-create-intent';
+export type FaultPoint =
+  | 'after-stripe-create-intent'
+  // A refund or cancel done (at Stripe and here) whose answer never reaches orders.
+  | 'after-refund'
+  | 'after-cancel';
 
 /**
  * Test-only fault injection: a test arms a point, and the next pass through it fails as if the

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '#common/clock.js';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { Order } from './order.entity.js';
-import { OrdersRepository } from './orders.repository.js';
 import { OrdersService } from './orders.service.js';
 import { snapshotOfPayment } from './payment-snapshot.js';
 import { PaymentUpdatesService } from './payment-updates.service.js';
@@ -14,24 +12,24 @@ import type { Principal } from '../auth/principal.js';
 export class OrderCancellationService {
   constructor(
     private readonly orders: OrdersService,
-    private readonly repository: OrdersRepository,
     private readonly payments: PaymentsClient,
     private readonly paymentUpdates: PaymentUpdatesService,
-    private readonly clock: Clock,
   ) {}
 
+  /**
+   * Cancels the order and, when its PaymentIntent exists, that too. An order still
+   * `pending_payment` may have a payment at payments that its checkout never attached (cut off
+   * in between): it is obtained with the order's own key first, which returns that payment, so
+   * it can be canceled. When the checkout never got that far this creates one only to cancel it:
+   * payments then holds the order's one payment, canceled, so a checkout or reconciliation
+   * racing the cancel can never leave a PaymentIntent open behind it. Every step is keyed per
+   * order, so a retry after any failure resumes.
+   */
   async cancel(principal: Principal, orderId: string): Promise<Order> {
     let order = await this.orders.getOrder(principal, orderId, 'cancel');
     if (order.status === 'pending_payment') {
-      // No payment attached yet: nothing to cancel anywhere else. The row lock decides against a
-      // checkout attaching its payment at the same moment; whichever comes second sees the other.
-      const result = await this.repository.changeLocked(order.id, (current) =>
-        current.status === 'pending_payment'
-          ? { status: 'canceled', source: 'customer', at: this.clock.now() }
-          : null,
-      );
-      if (!result) throw new DomainError('not_found', `Order ${orderId} does not exist.`);
-      order = result.order;
+      // The attach is conditional: a checkout attaching at the same moment leaves the same payment.
+      order = await this.orders.obtainPayment(order, 'customer');
     }
     switch (order.status) {
       case 'canceled':
@@ -39,8 +37,6 @@ export class OrderCancellationService {
       case 'awaiting_payment':
       case 'payment_failed':
         return this.cancelPayment(order);
-      case 'pending_payment':
-        throw new DomainError('internal', `Order ${order.id} could not be canceled.`);
       default:
         throw refundNeeded(order);
     }

@@ -108,7 +108,7 @@ const ATTACH_PAYMENT: PreparedStatement = {
           RETURNING id)
        INSERT INTO order_status_history
          (order_id, from_status, to_status, payment_version, source, created_at)
-       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
+       SELECT id, 'pending_payment', 'awaiting_payment', $5, $7, $6 FROM attached
        RETURNING order_id`,
 };
 
@@ -214,7 +214,12 @@ export class OrdersRepository {
    * `awaiting_payment` with its history row, in one statement. False when the order is not (or no
    * longer) in that state: the caller reads it to find out why.
    */
-  async attachPayment(orderId: string, fields: OrderFields, at: Date): Promise<boolean> {
+  async attachPayment(
+    orderId: string,
+    fields: OrderFields,
+    at: Date,
+    source: StatusChangeSource,
+  ): Promise<boolean> {
     const rows = await queryPrepared(this.db.manager, ATTACH_PAYMENT, [
       orderId,
       fields.paymentId,
@@ -222,6 +227,7 @@ export class OrdersRepository {
       fields.paymentClientSecret,
       fields.paymentVersion,
       at,
+      source,
     ]);
     return rows.length === 1;
   }
@@ -359,6 +365,31 @@ export class OrdersRepository {
       [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
     );
     return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id }));
+  }
+
+  /**
+   * Claims up to `batch` orders left `pending_payment` for `afterMs` (their checkout was cut off
+   * before attaching its payment, and the client has not come back), to obtain their payment.
+   * Claimed and backed off like claimForReconciliation.
+   */
+  async claimPendingForReconciliation(batch: number, afterMs: number): Promise<string[]> {
+    const [rows] = await this.db.query<[{ id: string }[], number]>(
+      `UPDATE orders o
+          SET reconcile_after = now() + $2 * interval '1 millisecond'
+                                * power(2, least(o.reconcile_attempts, $3)),
+              reconcile_attempts = o.reconcile_attempts + 1
+        WHERE o.id IN (
+          SELECT id FROM orders
+           WHERE status = 'pending_payment' AND payment_id IS NULL
+             AND created_at <= now() - $2 * interval '1 millisecond'
+             AND (reconcile_after IS NULL OR reconcile_after <= now())
+           ORDER BY created_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+       RETURNING o.id`,
+      [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
+    );
+    return rows.map((row) => row.id);
   }
 
   /** Gives back claims that could not be checked, so that the next round takes them again. */

@@ -14,6 +14,7 @@ import { OrdersRepository } from './orders.repository.js';
 import { paymentStatusName } from '#contracts/payment-status.js';
 import { countOrderCreated } from '#observability/business-metrics.js';
 import { type OrderAction, orderScope, type Principal } from '../auth/principal.js';
+import type { StatusChangeSource } from './order-status.js';
 
 export interface OrderPage {
   orders: Order[];
@@ -32,7 +33,8 @@ export class OrdersService {
   /**
    * Records the order, then asks payments for its payment. The order is committed first, with
    * the idempotency key's recovery point in the same transaction, so that a retry of the key
-   * after any failure resumes this order: it stays `pending_payment` until its payment exists.
+   * after any failure resumes this order: it stays `pending_payment` until its payment exists
+   * (or until reconciliation obtains it, see `obtainPayment`).
    */
   async createOrder(
     customerId: string,
@@ -42,7 +44,9 @@ export class OrdersService {
     if (checkpoint.orderId) {
       const earlier = await this.orders.findForCustomer(checkpoint.orderId, customerId);
       if (!earlier) throw new DomainError('internal', `Order ${checkpoint.orderId} vanished.`);
-      return earlier.paymentId ? earlier : this.requestPayment(earlier);
+      // Canceled meanwhile: asking payments now could only create a PaymentIntent nobody needs.
+      if (earlier.status === 'canceled') throw noLongerPayable(earlier);
+      return earlier.paymentId ? earlier : this.obtainPayment(earlier, 'customer');
     }
     // With the circuit open, fail before writing anything.
     this.payments.assertAvailable();
@@ -54,11 +58,17 @@ export class OrdersService {
     });
     await this.orders.insert(order, checkpoint.key);
     countOrderCreated(order.currency);
-    return this.requestPayment(order);
+    return this.obtainPayment(order, 'customer');
   }
 
+  /**
+   * Gets the order's payment from payments and attaches it to the order. The key is one per
+   * order, so whoever asks (the checkout, its retry, reconciliation, a cancel) gets the one
+   * payment payments holds for the order, created on the first call; the conditional attach
+   * decides between concurrent askers.
+   */
   @Untraced()
-  private async requestPayment(order: Order): Promise<Order> {
+  async obtainPayment(order: Order, source: StatusChangeSource): Promise<Order> {
     const payment = await this.payments.createPayment(
       {
         orderId: order.id,
@@ -75,14 +85,14 @@ export class OrdersService {
       paymentVersion: /^\d{1,18}$/.test(payment.version) ? payment.version : '0',
     };
     const at = this.clock.now();
-    if (await this.orders.attachPayment(order.id, fields, at)) {
+    if (await this.orders.attachPayment(order.id, fields, at, source)) {
       return Object.assign(order, fields, { status: 'awaiting_payment', updatedAt: at });
     }
     const current = await this.orders.findById(order.id);
     if (!current) throw new DomainError('internal', `Order ${order.id} vanished.`);
     // Already carrying this payment: an earlier attempt attached it.
     if (current.paymentId === payment.id) return current;
-    throw new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
+    throw noLongerPayable(current);
   }
 
   /**
@@ -147,4 +157,8 @@ export class OrdersService {
       updatedAt: now,
     });
   }
+}
+
+function noLongerPayable(order: Order): DomainError {
+  return new DomainError('conflict', `Order ${order.id} can no longer take a payment.`);
 }

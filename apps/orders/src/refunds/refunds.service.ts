@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DomainError } from '#common/errors.js';
+import { DomainError, isDomainError } from '#common/errors.js';
 import type { Refund } from '#contracts/generated/payments/v1/payments.js';
 import type { Order } from '../orders/order.entity.js';
+import type { OrderStatus } from '../orders/order-status.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { snapshotOfPayment } from '../orders/payment-snapshot.js';
 import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
@@ -23,10 +24,13 @@ export class RefundsService {
   ) {}
 
   /**
-   * Checks what orders knows first, so an obviously impossible refund costs no call. payments
-   * decides for good under its own row lock (concurrent refunds may still exceed the amount
-   * there, and it refuses those). `requestKey` is the REST Idempotency-Key: a retry of the request
-   * reaches payments with the same key and gets the same refund back.
+   * Asks payments with a key derived from the REST Idempotency-Key (`requestKey`), so a retry of
+   * a request reaches payments with the same key and gets the refund it made back, however the
+   * earlier attempt ended. payments decides under its own row lock, and refuses what exceeds the
+   * amount not yet refunded. What orders knows only answers without a call where no attempt can
+   * have refunded: an order that was never paid. Otherwise a local refusal (refunded, disputed,
+   * more than remains) may be stale, or the effect of this very request's earlier attempt, so
+   * payments is asked first and the local reason only stands once payments refuses too.
    */
   async refund(
     principal: Principal,
@@ -35,27 +39,26 @@ export class RefundsService {
     requestKey: string,
   ): Promise<{ refund: Refund; order: Order }> {
     const order = await this.orders.getOrder(principal, orderId, 'refund');
-    assertRefundable(order);
-    const remaining = order.amount - order.amountRefunded;
-    if (input.amount !== undefined && input.amount > remaining) {
-      throw new DomainError(
-        'precondition_failed',
-        `At most ${remaining} (minor units of ${order.currency}) of order ${order.id} can still ` +
-          `be refunded; ${input.amount} was asked for.`,
-      );
-    }
-    const { refund, payment } = await this.payments.processRefund(
-      {
-        paymentId: order.paymentId!,
-        // Unset: payments refunds whatever remains by its own account, which is authoritative.
-        amount:
-          input.amount === undefined
-            ? undefined
-            : { amount: String(input.amount), currency: order.currency },
-        reason: input.reason ?? '',
-      },
-      refundKey(order.id, principal.subject, requestKey),
-    );
+    const refusal = localRefusal(order, input.amount);
+    if (refusal && !WAS_PAID.includes(order.status)) throw refusal;
+    const { refund, payment } = await this.payments
+      .processRefund(
+        {
+          paymentId: order.paymentId!,
+          // Unset: payments refunds whatever remains by its own account, which is authoritative.
+          amount:
+            input.amount === undefined
+              ? undefined
+              : { amount: String(input.amount), currency: order.currency },
+          reason: input.reason ?? '',
+        },
+        refundKey(order.id, principal.subject, requestKey),
+      )
+      .catch((error: unknown) => {
+        // payments made no refund under this key and refuses a new one: say why in our words.
+        if (refusal && isDomainError(error) && error.code === 'precondition_failed') throw refusal;
+        throw error;
+      });
     const updated = await this.paymentUpdates.apply(
       { ...snapshotOfPayment(payment), orderId: order.id },
       order.customerId === principal.subject ? 'customer' : 'admin',
@@ -64,21 +67,39 @@ export class RefundsService {
   }
 }
 
-function assertRefundable(order: Order): void {
+/** The states an order reaches only once paid; it never returns from them to unpaid ones. */
+const WAS_PAID: OrderStatus[] = ['paid', 'partially_refunded', 'refunded', 'disputed'];
+
+/** Why orders' own record says the refund cannot be made, if it does. */
+function localRefusal(order: Order, amount: number | undefined): DomainError | undefined {
+  const unrefundable = refusalOfStatus(order);
+  if (unrefundable) return unrefundable;
+  const remaining = order.amount - order.amountRefunded;
+  if (amount !== undefined && amount > remaining) {
+    return new DomainError(
+      'precondition_failed',
+      `At most ${remaining} (minor units of ${order.currency}) of order ${order.id} can still ` +
+        `be refunded; ${amount} was asked for.`,
+    );
+  }
+  return undefined;
+}
+
+function refusalOfStatus(order: Order): DomainError | undefined {
   switch (order.status) {
     case 'paid':
     case 'partially_refunded':
-      return;
+      return undefined;
     case 'disputed':
       // Stripe refuses refunds of a disputed charge; the dispute's outcome settles the money.
-      throw new DomainError(
+      return new DomainError(
         'conflict',
         `Order ${order.id} is disputed; it cannot be refunded while the dispute is open.`,
       );
     case 'refunded':
-      throw new DomainError('conflict', `Order ${order.id} is refunded in full already.`);
+      return new DomainError('conflict', `Order ${order.id} is refunded in full already.`);
     default:
-      throw new DomainError(
+      return new DomainError(
         'conflict',
         `Order ${order.id} is ${order.status}: it has not been paid, so there is nothing to ` +
           'refund; cancel it instead.',

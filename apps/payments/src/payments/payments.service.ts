@@ -134,6 +134,12 @@ export class PaymentsService {
    * from the payment, so a repeated call is harmless; a canceled payment answers as it is.
    */
   async cancelPayment(paymentId: string): Promise<Payment> {
+    const payment = await this.cancelOnce(paymentId);
+    this.faults.trip('after-cancel');
+    return payment;
+  }
+
+  private async cancelOnce(paymentId: string): Promise<Payment> {
     const payment = await this.getPayment(paymentId);
     if (payment.status === 'canceled') return payment;
     if (payment.status === 'succeeded' || payment.status === 'processing') {

@@ -5,6 +5,7 @@ import { DataSource, type EntityManager, In } from 'typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError, type FieldError, isDomainError } from '#common/errors.js';
 import { isUuid } from '#common/uuid.js';
+import { Faults } from '../faults.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
 import { Payment } from '../payments/payment.entity.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
@@ -36,9 +37,19 @@ export class RefundsService {
     private readonly stripe: StripeGateway,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    private readonly faults: Faults,
   ) {}
 
   async processRefund(
+    command: ProcessRefundCommand,
+    idempotencyKey: string,
+  ): Promise<{ refund: Refund; payment: Payment }> {
+    const result = await this.refundOnce(command, idempotencyKey);
+    this.faults.trip('after-refund');
+    return result;
+  }
+
+  private async refundOnce(
     command: ProcessRefundCommand,
     idempotencyKey: string,
   ): Promise<{ refund: Refund; payment: Payment }> {

@@ -4,6 +4,7 @@ import { AddOrderPaymentDetails1763777500000 } from './1763777500000-AddOrderPay
 import { CreateOrderStatusHistory1763777510000 } from './1763777510000-CreateOrderStatusHistory.js';
 import { AddOrderReconciliation1763777520000 } from './1763777520000-AddOrderReconciliation.js';
 import { AddAdminStatusSource1763777530000 } from './1763777530000-AddAdminStatusSource.js';
+import { AddPendingOrderReconciliationIndex1763777960000 } from './1763777960000-AddPendingOrderReconciliationIndex.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CreateOrderStatusHistory1763777510000,
   AddOrderReconciliation1763777520000,
   AddAdminStatusSource1763777530000,
+  AddPendingOrderReconciliationIndex1763777960000,
 ];
