@@ -23,6 +23,7 @@ import {
 import { DomainError } from './errors.js';
 import { GrpcErrorFilter, grpcStatusOf } from './grpc-status.js';
 import { problemHeaders, toProblem } from './problem.filter.js';
+import { queryPrepared } from './typeorm.js';
 
 const adminUrl = () => {
   const url = process.env.TEST_PG_ADMIN_URL;
@@ -186,10 +187,17 @@ describe(isTransientDatabaseError.name, () => {
         }
       });
 
-      it('a data source that is not connected (yet, or any more)', async () => {
+      it('a data source that is not connected (yet, or any more, as on shutdown)', async () => {
         const closed = new DataSource({ type: 'postgres', url: adminUrl() });
-        const error = await failure(() => closed.destroy());
-        expect(isTransientDatabaseError(error)).toBe(true);
+        expect(isTransientDatabaseError(await failure(() => closed.destroy()))).toBe(true);
+        await closed.initialize();
+        await closed.destroy();
+        const afterwards = await failure(() => closed.query('SELECT 1'));
+        expect(isTransientDatabaseError(afterwards)).toBe(true);
+        const prepared = await failure(() =>
+          queryPrepared(closed.manager, { name: 'transient-spec', text: 'SELECT 1' }, []),
+        );
+        expect(isTransientDatabaseError(prepared)).toBe(true);
       });
     });
   });

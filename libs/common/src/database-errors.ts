@@ -34,6 +34,7 @@ const PG_MESSAGES = [
 ];
 
 /** TypeORM's errors for a data source that is not connected (yet, or any more, as on shutdown). */
+const TYPEORM_NOT_CONNECTED_MESSAGE = /^Driver not Connected$/;
 const TYPEORM_NOT_CONNECTED = new Set([
   'ConnectionIsNotSetError',
   'CannotExecuteNotConnectedError',
@@ -71,6 +72,7 @@ export function transientReason(error: unknown, depth = 0): string | undefined {
     return code;
   }
   if (typeof name === 'string' && TYPEORM_NOT_CONNECTED.has(name)) return name;
+  if (typeof message === 'string' && TYPEORM_NOT_CONNECTED_MESSAGE.test(message)) return message;
   if (typeof message === 'string' && PG_MESSAGES.some((pattern) => pattern.test(message))) {
     return message;
   }
