@@ -58,16 +58,18 @@ describe(IdempotencyService.name, () => {
   });
 
   const keyRow = async ({ customerId, key }: IdempotentRequest) => {
-    const rows = (await db.query(
+    const rows = await db.query<
+      {
+        state: string;
+        order_id: string | null;
+        locked_until: Date | null;
+        response_status: number | null;
+      }[]
+    >(
       `SELECT state, order_id, locked_until, response_status
          FROM idempotency_keys WHERE customer_id = $1 AND key = $2`,
       [customerId, key],
-    )) as {
-      state: string;
-      order_id: string | null;
-      locked_until: Date | null;
-      response_status: number | null;
-    }[];
+    );
     return rows[0];
   };
 
