@@ -270,7 +270,8 @@ describe('PostgreSQL restarted under the services (end to end)', () => {
       }
     };
     const workers = Promise.all(Array.from({ length: 6 }, worker));
-    await delay(500);
+    // In the middle: some operations done, most still to come.
+    await until('the first operations', () => Promise.resolve(outcomes.length >= 8 || undefined));
     await postgres.stop();
     await delay(1000);
     await startPostgres();
