@@ -17,6 +17,8 @@ export interface StackEnv {
   payments?: NodeJS.ProcessEnv;
   /** Have the Stripe stand-in deliver its signed events to payments, as Stripe would. */
   webhooks?: boolean;
+  /** The PostgreSQL server for both databases (default: the tests' shared one). */
+  postgresAdminUrl?: string;
 }
 
 /**
@@ -44,8 +46,8 @@ export class Stack {
           port: 0,
           webhookRetry: { initialDelayMs: 100, maxDelayMs: 1000 },
         }),
-        createTestDatabase('orders'),
-        createTestDatabase('payments'),
+        createTestDatabase('orders', env.postgresAdminUrl),
+        createTestDatabase('payments', env.postgresAdminUrl),
         freePort(),
         freePort(),
         freePort(),

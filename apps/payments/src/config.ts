@@ -27,6 +27,7 @@ const schema = z
     PAYMENTS_GRPC_PORT: env.port(DEFAULT_PORTS.paymentsGrpc),
     PAYMENTS_DATABASE_URL: env.postgresUrl(),
     PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
+    PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
     STRIPE_SECRET_KEY: env
       .optionalString()
       .refine(
@@ -119,7 +120,11 @@ const schema = z
       ],
       tls: serverTls('PAYMENTS', value),
     },
-    database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
+    database: {
+      url: value.PAYMENTS_DATABASE_URL,
+      poolSize: value.PAYMENTS_DATABASE_POOL_SIZE,
+      connectTimeoutMs: value.PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS,
+    },
     stripe: stripeSettings(value),
     webhooks: {
       secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),

@@ -10,8 +10,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { recordRpcDuration } from '#observability/rpc-metrics.js';
 import { annotate } from '#observability/spans.js';
 import { CALLER_METADATA } from './grpc-auth.js';
-import { toGrpcError } from './grpc-status.js';
-import { isDomainError } from './errors.js';
+import { grpcStatusOf } from './grpc-status.js';
 
 /**
  * Records `rpc.server.duration` for every gRPC handler of the service, and puts the caller the
@@ -37,7 +36,7 @@ export class GrpcMetricsInterceptor implements NestInterceptor {
     return next.handle().pipe(
       tap({
         next: () => record(0),
-        error: (error: unknown) => record(isDomainError(error) ? toGrpcError(error).code : 2),
+        error: (error: unknown) => record(grpcStatusOf(error)),
       }),
     );
   }

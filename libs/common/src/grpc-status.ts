@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, Logger, type RpcExceptionFilter } from '@nestjs/common';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
+import { asServiceError, isTransientDatabaseError } from './database-errors.js';
 import { DomainError, type ErrorCode, isDomainError } from './errors.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, GrpcStatus> = {
@@ -73,12 +74,17 @@ export function isTransientGrpcError(error: unknown): boolean {
   return TRANSIENT.has((error as Partial<ServiceError> | undefined)?.code ?? -1);
 }
 
-/** Server side: every exception a gRPC handler throws leaves as a proper status code. */
+/**
+ * Server side: every exception a gRPC handler throws leaves as a proper status code. A transient
+ * database failure is UNAVAILABLE (logged once per outage window, see databaseOutages); anything
+ * that is not a DomainError is a defect: INTERNAL, logged with its stack.
+ */
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter {
   private readonly logger = new Logger(GrpcErrorFilter.name);
 
-  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+  catch(error: unknown, _host: ArgumentsHost): Observable<never> {
+    const exception = asServiceError(error);
     if (isDomainError(exception)) {
       if (exception.code === 'internal') this.logger.error(exception.message, exception.stack);
       return throwError(() => toGrpcError(exception));
@@ -90,4 +96,10 @@ export class GrpcErrorFilter implements RpcExceptionFilter {
     const internal = new DomainError('internal', 'An unexpected error occurred.');
     return throwError(() => toGrpcError(internal));
   }
+}
+
+/** The status code a handler's exception leaves with (for metrics; see GrpcErrorFilter). */
+export function grpcStatusOf(exception: unknown): GrpcStatus {
+  if (isDomainError(exception)) return STATUS_BY_CODE[exception.code];
+  return isTransientDatabaseError(exception) ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL;
 }

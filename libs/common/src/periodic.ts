@@ -1,8 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
+import { reportJobFailure } from './database-errors.js';
 
 /**
  * A background job of one instance: runs `task` every `intervalMs`, never overlapping itself,
- * without keeping the process alive; `stop()` waits for a round in progress.
+ * without keeping the process alive; `stop()` waits for a round in progress. A round that fails
+ * is simply tried again at the next interval.
  */
 export class Periodic {
   private timer?: NodeJS.Timeout;
@@ -18,9 +20,7 @@ export class Periodic {
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.task()
-        .catch((error: unknown) => {
-          this.logger.warn(`${this.name} failed: ${(error as Error).message}`);
-        })
+        .catch((error: unknown) => reportJobFailure(this.logger, this.name, error))
         .finally(() => (this.running = undefined));
     }, this.intervalMs);
     this.timer.unref();

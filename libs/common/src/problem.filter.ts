@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { asServiceError } from './database-errors.js';
 import { isDomainError } from './errors.js';
 import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE, type ProblemCode } from './problem.js';
 
@@ -41,11 +42,16 @@ function isFrameworkError(error: unknown): error is FrameworkError {
 
 const logger = new Logger('Problem');
 
+/** Retry-After of a 503 whose error names no delay (a peer unavailable, readiness). */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 /**
  * The problem+json body for any error. Only the messages of errors we raise on purpose reach the
- * client; anything else becomes a generic 500 and is logged with its stack.
+ * client; a transient database failure is a 503 (logged once per outage window, see
+ * databaseOutages); anything else becomes a generic 500 and is logged with its stack.
  */
-export function toProblem(exception: unknown, instance: string): Problem {
+export function toProblem(error: unknown, instance: string): Problem {
+  const exception = asServiceError(error);
   if (isDomainError(exception)) {
     if (exception.code === 'internal') logger.error(exception.message, exception.stack);
     return buildProblem(exception.code, exception.message, instance, exception.fields);
@@ -65,12 +71,17 @@ export function toProblem(exception: unknown, instance: string): Problem {
   return buildProblem('internal', 'An unexpected error occurred.', instance);
 }
 
-/** HTTP headers that go with an error's problem body. */
+/**
+ * HTTP headers that go with an error's problem body. Every 503 says when to retry: a client
+ * should not have to guess whether an outage is worth waiting for.
+ */
 export function problemHeaders(exception: unknown, problem: Problem): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
   if (isDomainError(exception) && exception.retryAfterSeconds !== undefined) {
     headers['retry-after'] = String(exception.retryAfterSeconds);
+  } else if (problem.status === 503) {
+    headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
   }
   return headers;
 }

@@ -39,6 +39,15 @@ export function useRequestLogging(app: NestFastifyApplication, logger: Logger): 
   });
 }
 
+/**
+ * A 503 is a dependency away for a while (its cause is logged once as such), not a defect: at
+ * `warn`, so that alerts on `error` lines fire for the 500s that need a fix.
+ */
+function accessLevel(status: number): 'info' | 'warn' | 'error' {
+  if (status === 503) return 'warn';
+  return status >= 500 ? 'error' : 'info';
+}
+
 function logRequest(
   logger: Logger,
   request: FastifyRequest,
@@ -47,7 +56,7 @@ function logRequest(
 ): void {
   const path = request.url.split('?', 1)[0];
   const status = reply.statusCode;
-  const level = isHealthCheck(path) ? 'debug' : status >= 500 ? 'error' : 'info';
+  const level = isHealthCheck(path) ? 'debug' : accessLevel(status);
   if (!logger.isLevelEnabled(level)) return;
   const route = request.routeOptions.url;
   logger[level](

@@ -1,4 +1,4 @@
-import type { EntityManager, ValueTransformer } from 'typeorm';
+import { CannotExecuteNotConnectedError, type EntityManager, type ValueTransformer } from 'typeorm';
 
 /**
  * PostgreSQL `bigint` arrives from pg as a string. Amounts in this project stay far below 2^53
@@ -55,9 +55,11 @@ export async function queryPrepared<T>(
 ): Promise<T[]> {
   const runner = manager.queryRunner as unknown as
     { databaseConnection?: PgQueryable; connect(): Promise<PgQueryable> } | undefined;
-  const target: PgQueryable = runner
+  const target = runner
     ? (runner.databaseConnection ?? (await runner.connect()))
-    : (manager.connection.driver as unknown as { master: PgQueryable }).master;
+    : (manager.connection.driver as unknown as { master?: PgQueryable }).master;
+  // No pool: the data source is closed (shutting down), as TypeORM's own query would say.
+  if (!target) throw new CannotExecuteNotConnectedError();
   const result = await target.query({ ...statement, values });
   return result.rows as T[];
 }

@@ -9,15 +9,18 @@ export interface TestDatabase {
 }
 
 /**
- * Creates an empty database with a unique name on the test server (see global-setup.ts), so test
- * files stay independent of each other and can run in parallel.
+ * Creates an empty database with a unique name on the test server (see global-setup.ts), or on
+ * the server of `adminUrl` (a test's own, e.g. one it restarts), so test files stay independent
+ * of each other and can run in parallel.
  */
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+export async function createTestDatabase(
+  prefix: string,
+  adminUrl = process.env.TEST_PG_ADMIN_URL,
+): Promise<TestDatabase> {
   // The name goes into SQL unquoted and must fit PostgreSQL's 63-byte identifier limit.
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(prefix)) {
     throw new Error(`Invalid test database prefix ${JSON.stringify(prefix)}`);
   }
-  const adminUrl = process.env.TEST_PG_ADMIN_URL;
   if (!adminUrl) {
     throw new Error('TEST_PG_ADMIN_URL is not set; run the tests through jest (its globalSetup).');
   }

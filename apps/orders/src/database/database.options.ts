@@ -1,11 +1,14 @@
 import type { DataSourceOptions } from 'typeorm';
+import { type DatabasePoolSettings, poolOptions } from '#common/database-errors.js';
 import { IdempotencyRecord } from '../idempotency/idempotency-record.entity.js';
 import { OrderItem } from '../orders/order-item.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { migrations } from './migrations/index.js';
 
 /** The orders database: schema from migrations only, applied at start-up. */
-export function databaseOptions(database: { url: string; poolSize: number }): DataSourceOptions {
+export function databaseOptions(
+  database: { url: string } & DatabasePoolSettings,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: database.url,
@@ -14,7 +17,7 @@ export function databaseOptions(database: { url: string; poolSize: number }): Da
     migrationsRun: true,
     migrationsTransactionMode: 'each',
     synchronize: false,
-    extra: { max: database.poolSize },
+    ...poolOptions(database),
     applicationName: 'orders',
   };
 }

@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { reportJobFailure } from '#common/database-errors.js';
 import { Periodic } from '#common/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
@@ -45,7 +46,7 @@ export class IdempotencyCleanup implements OnModuleInit, OnModuleDestroy {
         deleted = await this.keys.deleteExpired(BATCH);
       }
     } catch (error) {
-      this.logger.warn(`Idempotency key clean-up failed: ${(error as Error).message}`);
+      reportJobFailure(this.logger, 'Idempotency key clean-up', error);
     }
     if (total > 0) this.logger.log(`Deleted ${total} expired idempotency keys`);
     return total;

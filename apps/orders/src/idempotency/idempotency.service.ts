@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { databaseOutages, isTransientDatabaseError } from '#common/database-errors.js';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { problemHeaders, toProblem } from '#common/problem.filter.js';
 import { annotate, hashKey, Untraced } from '#observability/spans.js';
@@ -39,8 +40,12 @@ const CLAIM_ATTEMPTS = 3;
  *   response back byte for byte (`Idempotent-Replayed: true`) and cause nothing else;
  * - a repeat while the first is still executing: 409, retry later;
  * - the same key with a different request (method, path or body): 422;
- * - a transient failure (503: payments or Stripe unavailable, circuit open) stores nothing: the
- *   key is released and a retry resumes from the recovery point (the order already created);
+ * - a transient failure (503: payments or Stripe unavailable, circuit open, our database
+ *   unreachable or restarting) stores nothing: the key is released and a retry resumes from the
+ *   recovery point (the order already created). When the database is too far gone to release
+ *   it, or to store the final answer, the key stays locked until IDEMPOTENCY_LOCK_TIMEOUT_MS has
+ *   passed; a retry meanwhile gets 409 with a Retry-After, and the first retry after it takes the
+ *   key over and resumes the same way;
  * - any other outcome once execution started (2xx, 4xx business refusals, 500) is stored. Requests
  *   refused before execution (authentication, malformed or invalid input) never touch the key.
  */
@@ -75,15 +80,31 @@ export class IdempotencyService {
     try {
       response = await work(checkpoint);
     } catch (error) {
-      if (isDomainError(error) && error.code === 'unavailable') {
-        await this.keys.release(ref);
+      if (isTransient(error)) {
+        await this.release(ref);
         throw error;
       }
       response = errorResponse(error, request.path);
     }
-    await this.keys.complete(ref, response);
+    try {
+      await this.keys.complete(ref, response);
+    } catch (error) {
+      // The work is done but its answer is not stored: the retry resumes from the recovery point.
+      if (isTransientDatabaseError(error)) await this.release(ref);
+      throw error;
+    }
     this.completed.remember(ref, { fingerprint, response }, claim.expiresAt);
     return { response, replayed: false };
+  }
+
+  /** Best effort: a key that cannot be released now is taken over once its lock expires. */
+  private async release(ref: KeyRef): Promise<void> {
+    try {
+      await this.keys.release(ref);
+    } catch (error) {
+      if (!isTransientDatabaseError(error)) throw error;
+      databaseOutages.record(error);
+    }
   }
 
   private replay(fingerprint: string, completed: CompletedKey): Outcome {
@@ -140,6 +161,11 @@ export class IdempotencyService {
       { retryAfterSeconds: 1 },
     );
   }
+}
+
+/** Worth a retry with the same key, so never a key's final answer. */
+function isTransient(error: unknown): boolean {
+  return (isDomainError(error) && error.code === 'unavailable') || isTransientDatabaseError(error);
 }
 
 function keyReused(): DomainError {

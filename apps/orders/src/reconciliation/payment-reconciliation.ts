@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { isTransientDatabaseError } from '#common/database-errors.js';
 import { isDomainError } from '#common/errors.js';
 import { Periodic } from '#common/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
@@ -100,6 +101,9 @@ export class PaymentReconciliation implements OnModuleInit, OnModuleDestroy {
         await work(orderId);
         done++;
       } catch (error) {
+        // Our database is away: the round ends (the job reports it); the orders it claimed are
+        // due again after their backoff.
+        if (isTransientDatabaseError(error)) throw error;
         if (isDomainError(error) && error.code === 'unavailable') {
           const rest = orderIds.slice(index);
           this.logger.warn(

@@ -1,10 +1,13 @@
 import type { DataSourceOptions } from 'typeorm';
+import { type DatabasePoolSettings, poolOptions } from '#common/database-errors.js';
 import { Payment } from '../payments/payment.entity.js';
 import { Refund } from '../refunds/refund.entity.js';
 import { migrations } from './migrations/index.js';
 
 /** The payments database: schema from migrations only, applied at start-up. */
-export function databaseOptions(database: { url: string; poolSize: number }): DataSourceOptions {
+export function databaseOptions(
+  database: { url: string } & DatabasePoolSettings,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: database.url,
@@ -13,7 +16,7 @@ export function databaseOptions(database: { url: string; poolSize: number }): Da
     migrationsRun: true,
     migrationsTransactionMode: 'each',
     synchronize: false,
-    extra: { max: database.poolSize },
+    ...poolOptions(database),
     applicationName: 'payments',
   };
 }

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { ServiceError } from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { reportJobFailure } from '#common/database-errors.js';
 import { inSpan, Untraced } from '#observability/spans.js';
 import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
@@ -63,9 +64,7 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     // outside that request's trace, and each delivery joins the trace of its own change.
     this.running = context
       .with(ROOT_CONTEXT, () => this.drain())
-      .catch((error: unknown) =>
-        this.logger.warn(`Outbox delivery round failed: ${(error as Error).message}`),
-      )
+      .catch((error: unknown) => reportJobFailure(this.logger, 'Outbox delivery round', error))
       .finally(() => {
         this.running = undefined;
         if (this.again) {
