@@ -24,6 +24,8 @@ const schema = z
     ORDERS_GRPC_PORT: env.port(DEFAULT_PORTS.ordersGrpc),
     ORDERS_DATABASE_URL: env.postgresUrl(),
     ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
+    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    ORDERS_MIGRATE_ON_START: env.boolean(true),
     PAYMENTS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
     PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     PAYMENTS_RETRY_MAX_ATTEMPTS: env.positiveInt(3),
@@ -95,7 +97,11 @@ const schema = z
       ],
       tls: serverTls('ORDERS', value),
     },
-    database: { url: value.ORDERS_DATABASE_URL, poolSize: value.ORDERS_DATABASE_POOL_SIZE },
+    database: {
+      url: value.ORDERS_DATABASE_URL,
+      poolSize: value.ORDERS_DATABASE_POOL_SIZE,
+      migrateOnStart: value.ORDERS_MIGRATE_ON_START,
+    },
     payments: {
       url: value.PAYMENTS_GRPC_URL,
       token: value.PAYMENTS_GRPC_TOKEN ?? DEV_GRPC_TOKENS.ordersToPayments,

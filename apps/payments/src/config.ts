@@ -27,6 +27,8 @@ const schema = z
     PAYMENTS_GRPC_PORT: env.port(DEFAULT_PORTS.paymentsGrpc),
     PAYMENTS_DATABASE_URL: env.postgresUrl(),
     PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
+    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    PAYMENTS_MIGRATE_ON_START: env.boolean(true),
     STRIPE_SECRET_KEY: env
       .optionalString()
       .refine(
@@ -119,7 +121,11 @@ const schema = z
       ],
       tls: serverTls('PAYMENTS', value),
     },
-    database: { url: value.PAYMENTS_DATABASE_URL, poolSize: value.PAYMENTS_DATABASE_POOL_SIZE },
+    database: {
+      url: value.PAYMENTS_DATABASE_URL,
+      poolSize: value.PAYMENTS_DATABASE_POOL_SIZE,
+      migrateOnStart: value.PAYMENTS_MIGRATE_ON_START,
+    },
     stripe: stripeSettings(value),
     webhooks: {
       secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),
