@@ -8,11 +8,13 @@ import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
+import { prepareSchema } from '#common/migrations.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { useRateLimits } from '#common/rate-limit/rate-limiter.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
+import { migrationTarget } from './database/database.options.js';
 import type { OrdersConfig } from './config.js';
 import { enableCors } from './cors.js';
 
@@ -23,6 +25,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
     level: config.logLevel,
     pretty: config.nodeEnv === 'development',
   });
+  await prepareSchema(migrationTarget(config.database), config.database.migrateOnStart, logger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(config.trustedProxies, config.httpLimits),

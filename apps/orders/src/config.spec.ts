@@ -54,6 +54,15 @@ describe(loadOrdersConfig.name, () => {
     );
   });
 
+  it('migrates on start unless ORDERS_MIGRATE_ON_START is false, and refuses other values', () => {
+    expect(loadOrdersConfig(base).database.migrateOnStart).toBe(true);
+    const off = loadOrdersConfig({ ...base, ORDERS_MIGRATE_ON_START: 'false' });
+    expect(off.database.migrateOnStart).toBe(false);
+    expect(() => loadOrdersConfig({ ...base, ORDERS_MIGRATE_ON_START: 'no' })).toThrow(
+      'ORDERS_MIGRATE_ON_START: must be true or false',
+    );
+  });
+
   it('refuses reconciliation settings that are not positive integers', () => {
     let caught: unknown;
     try {

@@ -25,6 +25,8 @@ const schema = z
     ORDERS_DATABASE_URL: env.postgresUrl(),
     ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
     ORDERS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
+    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    ORDERS_MIGRATE_ON_START: env.boolean(true),
     PAYMENTS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
     PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     PAYMENTS_RETRY_MAX_ATTEMPTS: env.positiveInt(3),
@@ -103,6 +105,7 @@ const schema = z
       url: value.ORDERS_DATABASE_URL,
       poolSize: value.ORDERS_DATABASE_POOL_SIZE,
       connectTimeoutMs: value.ORDERS_DATABASE_CONNECT_TIMEOUT_MS,
+      migrateOnStart: value.ORDERS_MIGRATE_ON_START,
     },
     payments: {
       url: value.PAYMENTS_GRPC_URL,

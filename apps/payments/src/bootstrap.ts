@@ -9,11 +9,13 @@ import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
+import { prepareSchema } from '#common/migrations.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { useRateLimits } from '#common/rate-limit/rate-limiter.js';
 import { traceInstance } from '#observability/spans.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
+import { migrationTarget } from './database/database.options.js';
 import { STRIPE_WEBHOOK_PATH } from './webhooks/stripe-webhook.controller.js';
 import type { PaymentsConfig } from './config.js';
 
@@ -29,6 +31,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
     level: config.logLevel,
     pretty: config.nodeEnv === 'development',
   });
+  await prepareSchema(migrationTarget(config.database), config.database.migrateOnStart, logger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     httpAdapter(config.trustedProxies, config.httpLimits),

@@ -81,6 +81,15 @@ describe(loadPaymentsConfig.name, () => {
     });
   });
 
+  it('migrates on start unless PAYMENTS_MIGRATE_ON_START is false, and refuses other values', () => {
+    expect(loadPaymentsConfig(base).database.migrateOnStart).toBe(true);
+    const off = loadPaymentsConfig({ ...base, PAYMENTS_MIGRATE_ON_START: 'false' });
+    expect(off.database.migrateOnStart).toBe(false);
+    expect(() => loadPaymentsConfig({ ...base, PAYMENTS_MIGRATE_ON_START: 'TRUE' })).toThrow(
+      'PAYMENTS_MIGRATE_ON_START: must be true or false',
+    );
+  });
+
   it('bounds its HTTP server, refusing a headers timeout longer than the request timeout', () => {
     expect(loadPaymentsConfig({ ...base, HTTP_MAX_CONNECTIONS: '500' }).httpLimits).toMatchObject({
       requestTimeoutMs: 30_000,

@@ -28,6 +28,8 @@ const schema = z
     PAYMENTS_DATABASE_URL: env.postgresUrl(),
     PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
     PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
+    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    PAYMENTS_MIGRATE_ON_START: env.boolean(true),
     STRIPE_SECRET_KEY: env
       .optionalString()
       .refine(
@@ -124,6 +126,7 @@ const schema = z
       url: value.PAYMENTS_DATABASE_URL,
       poolSize: value.PAYMENTS_DATABASE_POOL_SIZE,
       connectTimeoutMs: value.PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS,
+      migrateOnStart: value.PAYMENTS_MIGRATE_ON_START,
     },
     stripe: stripeSettings(value),
     webhooks: {

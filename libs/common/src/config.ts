@@ -93,6 +93,14 @@ export const env = {
         .default(fallback),
     ),
   optionalString: () => z.preprocess(emptyToUndefined, z.string().optional()),
+  boolean: (fallback: boolean) =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .enum(['true', 'false'], { error: 'must be true or false' })
+        .default(fallback ? 'true' : 'false')
+        .transform((value) => value === 'true'),
+    ),
   redisUrl: () =>
     z.preprocess(
       emptyToUndefined,

@@ -1,6 +1,7 @@
 import { type INestApplication, Logger } from '@nestjs/common';
 import { shutdownTelemetry } from '#observability/settings.js';
 import { ConfigError } from './config.js';
+import { PendingMigrationsError } from './migrations.js';
 import { shutDown, type ShutdownSettings } from './shutdown.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -8,7 +9,8 @@ const SIGNAL_EXIT_CODES: Record<(typeof SIGNALS)[number], number> = { SIGTERM: 1
 
 /**
  * Entry point of a service: a configuration problem ends the process with a message naming the
- * variables (and EX_CONFIG), anything else with its stack. SIGTERM or SIGINT shuts the service
+ * variables (and EX_CONFIG), pending migrations it may not apply with the command to run (and
+ * EX_TEMPFAIL), anything else with its stack. SIGTERM or SIGINT shuts the service
  * down gracefully (see shutDown), then flushes telemetry; the exit code is 0 when every in-flight
  * request finished, 1 when the grace period cut some or the shutdown failed. A second signal
  * during the shutdown exits at once (128 + the signal's number).
@@ -26,7 +28,14 @@ export async function runService<C extends { shutdown: ShutdownSettings }>(
     console.error(`${name}: ${error.message}`);
     process.exit(78);
   }
-  const app = await start(config);
+  let app: INestApplication;
+  try {
+    app = await start(config);
+  } catch (error) {
+    if (!(error instanceof PendingMigrationsError)) throw error;
+    console.error(`${name}: ${error.message}`);
+    process.exit(error.exitCode);
+  }
   const onSignal = (signal: (typeof SIGNALS)[number]) => {
     for (const other of SIGNALS) process.off(other, onSignal);
     for (const other of SIGNALS) process.once(other, forceExit);
