@@ -44,10 +44,13 @@ describe(OutboxRepository.name, () => {
       await db.query<{
         delivered: boolean;
         attempts: number;
+        refusals: number;
+        parked: boolean;
         last_error: string | null;
         due_in_ms: number;
       }>(
-        `SELECT delivered_at IS NOT NULL AS delivered, attempts, last_error,
+        `SELECT delivered_at IS NOT NULL AS delivered, attempts, refusals,
+                parked_at IS NOT NULL AS parked, last_error,
                 (extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
            FROM outbox WHERE id = $1`,
         [id],
@@ -81,18 +84,47 @@ describe(OutboxRepository.name, () => {
     const [delivered, failed] = await queue(2);
     await outbox.claimDue(10, 60_000);
     await outbox.settle([
-      { id: delivered, error: null, retryInMs: 0 },
-      { id: failed, error: 'gRPC 14: orders unavailable', retryInMs: 30_000 },
+      { id: delivered, error: null, retryInMs: 0, refused: false, park: false },
+      {
+        id: failed,
+        error: 'gRPC 14 UNAVAILABLE: orders unavailable',
+        retryInMs: 30_000,
+        refused: false,
+        park: false,
+      },
     ]);
     expect(await row(delivered)).toMatchObject({ delivered: true, attempts: 0, last_error: null });
     const retry = await row(failed);
     expect(retry).toMatchObject({
       delivered: false,
       attempts: 1,
-      last_error: 'gRPC 14: orders unavailable',
+      refusals: 0,
+      parked: false,
+      last_error: 'gRPC 14 UNAVAILABLE: orders unavailable',
     });
     expect(retry.due_in_ms).toBeGreaterThan(25_000);
     expect(retry.due_in_ms).toBeLessThanOrEqual(30_000);
-    expect(await outbox.backlog()).toMatchObject({ pending: 1 });
+    expect(await outbox.backlog()).toMatchObject({ pending: 1, parked: 0 });
+  });
+
+  it('parks a refused message: never claimed again, counted apart, until replayed', async () => {
+    const [refused, parked] = await queue(2);
+    await outbox.claimDue(10, 60_000);
+    const reason = 'gRPC 5 NOT_FOUND: Order x does not exist.';
+    await outbox.settle([
+      { id: refused, error: reason, retryInMs: 0, refused: true, park: false },
+      { id: parked, error: reason, retryInMs: 0, refused: true, park: true },
+    ]);
+    expect(await row(refused)).toMatchObject({ attempts: 1, refusals: 1, parked: false });
+    expect(await row(parked)).toMatchObject({ attempts: 1, refusals: 1, parked: true });
+    expect((await outbox.claimDue(10, 60_000)).map((m) => m.id)).toEqual([refused]);
+    expect(await outbox.backlog()).toMatchObject({ pending: 1, parked: 1 });
+    expect(await outbox.parked()).toEqual([expect.objectContaining({ id: parked, reason })]);
+
+    const replayed = await outbox.replay();
+    expect(replayed.map((n) => n.id)).toEqual([parked]);
+    expect(await row(parked)).toMatchObject({ attempts: 0, refusals: 0, parked: false });
+    expect((await outbox.claimDue(10, 60_000)).map((m) => m.id)).toEqual([parked]);
+    expect(await outbox.backlog()).toMatchObject({ pending: 2, parked: 0 });
   });
 });

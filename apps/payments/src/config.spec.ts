@@ -24,6 +24,16 @@ describe(loadPaymentsConfig.name, () => {
     );
   });
 
+  it('parks a notification after 5 permanent refusals unless told otherwise, up to 100', () => {
+    expect(loadPaymentsConfig(base).outbox.maxAttempts).toBe(5);
+    expect(loadPaymentsConfig({ ...base, OUTBOX_MAX_ATTEMPTS: '1' }).outbox.maxAttempts).toBe(1);
+    for (const value of ['0', '2.5', 'many', '101']) {
+      expect(() => loadPaymentsConfig({ ...base, OUTBOX_MAX_ATTEMPTS: value })).toThrow(
+        /OUTBOX_MAX_ATTEMPTS: must/,
+      );
+    }
+  });
+
   it('refuses a malformed Stripe key without echoing it', () => {
     expect(() => loadPaymentsConfig({ ...base, STRIPE_SECRET_KEY: 'pk_live_oops' })).toThrow(
       /STRIPE_SECRET_KEY: must be a Stripe secret/,

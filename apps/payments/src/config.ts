@@ -59,6 +59,10 @@ const schema = z
     OUTBOX_BATCH_SIZE: env.positiveInt(50),
     OUTBOX_MAX_BACKOFF_MS: env.positiveInt(60_000),
     OUTBOX_STUCK_AFTER_MS: env.positiveInt(60_000),
+    // Permanent refusals by orders before a notification is parked. A few, since a refusal may
+    // come from a deploy in progress (an orders replica that does not know the order yet); with
+    // the backoff these five span about 15 s at least.
+    OUTBOX_MAX_ATTEMPTS: env.positiveInt(5).pipe(z.number().max(100, 'must be at most 100')),
     PAYMENTS_FAULT_INJECTION: env.optionalString().pipe(z.enum(['true', 'false']).optional()),
     RATE_LIMIT_DEFAULT_LIMIT: env.positiveInt(120),
     RATE_LIMIT_DEFAULT_WINDOW_MS: env.positiveInt(60_000),
@@ -145,6 +149,7 @@ const schema = z
       batchSize: value.OUTBOX_BATCH_SIZE,
       maxBackoffMs: value.OUTBOX_MAX_BACKOFF_MS,
       stuckAfterMs: value.OUTBOX_STUCK_AFTER_MS,
+      maxAttempts: value.OUTBOX_MAX_ATTEMPTS,
     },
     faultInjection: value.PAYMENTS_FAULT_INJECTION === 'true',
     trustedProxies: value.TRUSTED_PROXIES,

@@ -59,16 +59,24 @@ export function observeCircuit(peer: string, state: () => string): void {
     );
 }
 
-/** `outbox.pending` and `outbox.oldest_pending_age`, read when metrics are collected. */
+/**
+ * `outbox.pending`, `outbox.oldest_pending_age` and `outbox.parked`, read from the database when
+ * metrics are collected. They describe the one shared outbox table, so every payments instance
+ * reports the same values: aggregate them across instances with max (or read one instance),
+ * never sum (two instances would show twice the parked notifications).
+ */
 export function observeOutbox(
-  backlog: () => Promise<{ pending: number; oldestPendingSeconds: number }>,
+  backlog: () => Promise<{ pending: number; oldestPendingSeconds: number; parked: number }>,
 ): void {
   const pending = meter().createObservableGauge('outbox.pending', {
-    description: 'Payment notifications orders has not accepted yet',
+    description: 'Payment notifications orders has not accepted yet, still retried',
   });
   const oldest = meter().createObservableGauge('outbox.oldest_pending_age', {
-    description: 'Age of the oldest undelivered payment notification',
+    description: 'Age of the oldest undelivered payment notification still retried',
     unit: 's',
+  });
+  const parked = meter().createObservableGauge('outbox.parked', {
+    description: 'Payment notifications orders refused for good, waiting for an operator replay',
   });
   meter().addBatchObservableCallback(
     async (result) => {
@@ -76,7 +84,13 @@ export function observeOutbox(
       if (!now) return;
       result.observe(pending, now.pending);
       result.observe(oldest, now.oldestPendingSeconds);
+      result.observe(parked, now.parked);
     },
-    [pending, oldest],
+    [pending, oldest, parked],
   );
+}
+
+/** `outbox.parks`: notifications this instance parked (a per-instance count: sum it). */
+export function countOutboxParked(): void {
+  counter('outbox.parks', 'Payment notifications parked after permanent refusals by orders').add(1);
 }

@@ -28,8 +28,10 @@ export class HealthController {
 
   /**
    * Ready to take traffic: the database answers. The outbox backlog (notifications orders has
-   * not accepted yet, and the age of the oldest) is reported, without deciding readiness: an
-   * outage of orders must not take payments (and Stripe's webhooks) down with it. The details
+   * not accepted yet, the age of the oldest, and those parked after permanent refusals) is
+   * reported, without deciding readiness: an outage of orders must not take payments (and
+   * Stripe's webhooks) down with it, and parked notifications are an operator's to replay, not a
+   * reason to stop taking webhooks. The details
    * stay in the anonymous answer because operators read the backlog there; they are counts, not
    * timings, and the shared check means a probe's response time shows the database's latency
    * at most once a second.

@@ -5,7 +5,6 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { ServiceError } from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { reportJobFailure } from '#common/database-errors.js';
 import { inSpan, Untraced } from '#observability/spans.js';
@@ -13,11 +12,14 @@ import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { OrdersClient } from './orders.client.js';
 import { type OutboxMessage, type OutboxOutcome, OutboxRepository } from './outbox.repository.js';
-import { observeOutbox } from '#observability/business-metrics.js';
+import { countOutboxParked, observeOutbox } from '#observability/business-metrics.js';
+import { afterFailure } from './outbox-retry.js';
 
 /**
  * Delivers queued payment notifications to orders until orders accepts each one, retrying with
- * exponential backoff (1 s, 2 s, 4 s, ... up to OUTBOX_MAX_BACKOFF_MS). Any number of relays may
+ * exponential backoff (1 s, 2 s, 4 s, ... up to OUTBOX_MAX_BACKOFF_MS). A notification orders
+ * refuses permanently (OUTBOX_MAX_ATTEMPTS times) is parked instead, logged once, and left for
+ * an operator to replay after a fix (see outbox-retry.ts). Any number of relays may
  * run (one per instance): each leases its batch in one statement (FOR UPDATE SKIP LOCKED inside),
  * delivers it, and records the outcomes in one more. Deliveries carry a key derived from the
  * payment and its version, and orders ignores versions it already has, so a notification
@@ -84,7 +86,11 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     while (!this.stopped) {
       const messages = await this.outbox.claimDue(batchSize, leaseMs);
       if (messages.length === 0) break;
-      await this.outbox.settle(await Promise.all(messages.map((m) => this.deliver(m))));
+      const outcomes = await Promise.all(messages.map((m) => this.deliver(m)));
+      await this.outbox.settle(outcomes);
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.park) this.reportParked(messages[i], outcome);
+      }
       // A short batch was everything due; changes queued since then kick another round.
       if (messages.length < batchSize) break;
     }
@@ -108,13 +114,12 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
         async () => {
           try {
             await this.orders.updateOrderPaymentStatus(message.payload, key);
-            return { id: message.id, error: null, retryInMs: 0 };
+            return { id: message.id, error: null, retryInMs: 0, refused: false, park: false };
           } catch (error) {
-            const { code, details } = error as Partial<ServiceError>;
+            const { maxAttempts, maxBackoffMs } = this.config.outbox;
             return {
               id: message.id,
-              error: `gRPC ${code ?? '?'}: ${details ?? (error as Error).message}`,
-              retryInMs: this.backoffMs(message.attempts + 1),
+              ...afterFailure(error, message, { maxAttempts, maxBackoffMs }),
             };
           }
         },
@@ -122,8 +127,16 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  private backoffMs(attempts: number): number {
-    return Math.min(1000 * 2 ** (attempts - 1), this.config.outbox.maxBackoffMs);
+  /** Once per parked notification: it is never claimed again unless replayed. */
+  private reportParked(message: OutboxMessage, outcome: OutboxOutcome): void {
+    countOutboxParked();
+    this.logger.error(
+      `Parked the notification of payment ${message.paymentId} (version ` +
+        `${message.payload.paymentVersion}, order ${message.payload.orderId}): orders refused ` +
+        `it ${message.refusals + 1} times, last with ${outcome.error}. Replay it once fixed: ` +
+        `npm run outbox:replay -- ${message.paymentId}`,
+      { payment_id: message.paymentId, order_id: message.payload.orderId },
+    );
   }
 
   @Untraced()
