@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { status } from '@grpc/grpc-js';
+import { Client, connectivityState, credentials, status } from '@grpc/grpc-js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Stripe from 'stripe';
 import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
+import { ORDERS_CONFIG } from '../apps/orders/src/config.js';
 import { PaymentUpdatesService } from '../apps/orders/src/orders/payment-updates.service.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
 import { FakePayments } from './support/fake-payments.js';
@@ -197,6 +198,12 @@ describe('killing one of two payments instances mid-load (processes)', () => {
   });
 });
 
+/** Connections recycled every second or so, as a fleet's servers do every few minutes. */
+const SHORT_CONNECTION_AGE = {
+  GRPC_MAX_CONNECTION_AGE_MS: '1000',
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: '1000',
+};
+
 describe('payments -> orders with several orders servers', () => {
   let stack: Stack;
   const notified: NestFastifyApplication[] = [];
@@ -208,7 +215,10 @@ describe('payments -> orders with several orders servers', () => {
     // payments notifies two orders instances; the stack's own orders takes the checkouts.
     stack = await Stack.start({
       webhooks: true,
-      payments: { ORDERS_GRPC_URL: `ipv4:127.0.0.1:${firstGrpc},127.0.0.1:${secondGrpc}` },
+      payments: {
+        ORDERS_GRPC_URL: `ipv4:127.0.0.1:${firstGrpc},127.0.0.1:${secondGrpc}`,
+        ...SHORT_CONNECTION_AGE,
+      },
     });
     for (const [grpcPort, httpPort] of [
       [firstGrpc, firstHttp],
@@ -220,6 +230,7 @@ describe('payments -> orders with several orders servers', () => {
           grpcPort,
           databaseUrl: stack.ordersDb.url,
           paymentsUrl: stack.paymentsGrpcUrl,
+          env: SHORT_CONNECTION_AGE,
         }),
       );
     }
@@ -248,6 +259,29 @@ describe('payments -> orders with several orders servers', () => {
         payment_method: 'pm_card_visa',
       });
       expect(await statusOnceSettled(order.id, token)).toBe('paid');
+    }
+  });
+
+  it('has both servers close connections older than GRPC_MAX_CONNECTION_AGE_MS', async () => {
+    const ordersGrpc = `127.0.0.1:${notified[0].get(ORDERS_CONFIG).grpc.port}`;
+    for (const target of [stack.paymentsGrpcUrl, ordersGrpc]) {
+      const client = new Client(target, credentials.createInsecure());
+      try {
+        await new Promise<void>((resolve, reject) =>
+          client.waitForReady(Date.now() + 5000, (error) => (error ? reject(error) : resolve())),
+        );
+        // The server's GOAWAY moves the channel out of READY (the client reconnects on its next call).
+        const channel = client.getChannel();
+        expect(channel.getConnectivityState(false)).toBe(connectivityState.READY);
+        const changed = await new Promise<boolean>((resolve) =>
+          channel.watchConnectivityState(connectivityState.READY, Date.now() + 5000, (error) =>
+            resolve(!error),
+          ),
+        );
+        expect(changed).toBe(true);
+      } finally {
+        client.close();
+      }
     }
   });
 
