@@ -7,7 +7,7 @@ import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
-import { ORDERS_CONFIG } from '../apps/orders/src/config.js';
+import { ORDERS_CONFIG, type OrdersConfig } from '../apps/orders/src/config.js';
 import { PaymentUpdatesService } from '../apps/orders/src/orders/payment-updates.service.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
 import { FakePayments } from './support/fake-payments.js';
@@ -263,7 +263,7 @@ describe('payments -> orders with several orders servers', () => {
   });
 
   it('has both servers close connections older than GRPC_MAX_CONNECTION_AGE_MS', async () => {
-    const ordersGrpc = `127.0.0.1:${notified[0].get(ORDERS_CONFIG).grpc.port}`;
+    const ordersGrpc = `127.0.0.1:${notified[0].get<symbol, OrdersConfig>(ORDERS_CONFIG).grpc.port}`;
     for (const target of [stack.paymentsGrpcUrl, ordersGrpc]) {
       const client = new Client(target, credentials.createInsecure());
       try {

@@ -207,7 +207,7 @@ export function refineClientTls<P extends string>(
   if (cert && !value[caVar as ClientTlsVar<P>]) {
     issue(ctx, caVar, `is required with ${certVar} (a client certificate is only sent over TLS)`);
   }
-  const nameVar = `${prefix}_GRPC_TLS_SERVER_NAME` as ServerNameVar<P>;
+  const nameVar: ServerNameVar<P> = `${prefix}_GRPC_TLS_SERVER_NAME`;
   if (values[nameVar] !== undefined && !value[caVar as ClientTlsVar<P>]) {
     issue(ctx, nameVar, `requires ${caVar} (a server name is only checked over TLS)`);
   }
@@ -232,7 +232,7 @@ export function clientTls<P extends string>(
   const cert = value[`${prefix}_GRPC_TLS_CLIENT_CERT` as ClientTlsVar<P>];
   const key = value[`${prefix}_GRPC_TLS_CLIENT_KEY` as ClientTlsVar<P>];
   const names = values as Partial<Record<ServerNameVar<P>, string>>;
-  const serverName = names[`${prefix}_GRPC_TLS_SERVER_NAME` as ServerNameVar<P>];
+  const serverName = names[`${prefix}_GRPC_TLS_SERVER_NAME`];
   return ca
     ? { ca, ...(cert && key && { cert, key }), ...(serverName && { serverName }) }
     : undefined;
