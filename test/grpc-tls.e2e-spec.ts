@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ChannelCredentials, credentials, status } from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { type ChannelCredentials, credentials, ServerCredentials, status } from '@grpc/grpc-js';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Stripe from 'stripe';
 import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { createTestDatabase, type TestDatabase } from '#testing/database.js';
+import { freePort } from '#testing/ports.js';
 import { type Issued, TestPki } from './support/certificates.js';
 import { grpcClient, grpcError, grpcHealth } from './support/grpc.js';
-import { type OrderBody, postOrder } from './support/http.js';
-import { Stack, tokenFor } from './support/stack.js';
+import { FakePayments } from './support/fake-payments.js';
+import { expectProblem, type OrderBody, postOrder } from './support/http.js';
+import { Stack, startTestOrders, tokenFor } from './support/stack.js';
 
 const pki = new TestPki();
 const ca = pki.authority('orders-payments test CA');
@@ -161,4 +165,58 @@ describe('gRPC over mutual TLS (end to end)', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+});
+
+describe('gRPC over TLS to several payments servers (scripted payments)', () => {
+  // Every instance's certificate names the service, not an address: the usual fleet certificate.
+  const fleetServer = ca.sign('payments', 'server', ['payments.internal']);
+  const servers: FakePayments[] = [];
+  let db: TestDatabase;
+  let orders: NestFastifyApplication | undefined;
+  let token: string;
+
+  beforeAll(async () => {
+    const credentials = ServerCredentials.createSsl(null, [
+      { cert_chain: Buffer.from(fleetServer.cert), private_key: Buffer.from(fleetServer.key) },
+    ]);
+    db = await createTestDatabase('orders');
+    servers.push(await FakePayments.start(credentials), await FakePayments.start(credentials));
+    token = await tokenFor('cus_tls_fleet');
+  });
+
+  afterEach(async () => {
+    await orders?.close();
+    orders = undefined;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await db.drop();
+  });
+
+  async function startOrders(env: NodeJS.ProcessEnv): Promise<string> {
+    const [httpPort, grpcPort] = await Promise.all([freePort(), freePort()]);
+    orders = await startTestOrders({
+      httpPort,
+      grpcPort,
+      databaseUrl: db.url,
+      paymentsUrl: `ipv4:${servers.map((server) => server.url).join(',')}`,
+      env: { PAYMENTS_GRPC_TLS_CA: ca.certPath, ...env },
+    });
+    return `http://127.0.0.1:${httpPort}`;
+  }
+
+  it('checks every server against PAYMENTS_GRPC_TLS_SERVER_NAME, and sends each its service token', async () => {
+    const url = await startOrders({ PAYMENTS_GRPC_TLS_SERVER_NAME: 'payments.internal' });
+    for (let i = 0; i < 10; i++) expect((await postOrder(url, token)).status).toBe(201);
+    // The fakes refuse a call without orders' token: each of them answered some.
+    expect(servers.map((server) => server.calls > 0)).toEqual([true, true]);
+  });
+
+  it('refuses the servers when their certificate does not name the target host (no server name set)', async () => {
+    const before = servers.map((server) => server.calls);
+    const url = await startOrders({ PAYMENTS_BREAKER_THRESHOLD: '100' });
+    await expectProblem(await postOrder(url, token), 503, '/problems/unavailable');
+    expect(servers.map((server) => server.calls)).toEqual(before);
+  });
 });

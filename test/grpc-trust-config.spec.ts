@@ -195,6 +195,91 @@ describe('gRPC TLS files (configuration)', () => {
     expect(message).toContain('PAYMENTS_GRPC_TLS_CLIENT_KEY: is required with');
     expect(message).toContain('PAYMENTS_GRPC_TLS_CA: is required with');
   });
+
+  it('takes a server name to check the certificates against, only with a CA', () => {
+    const orders = loadOrdersConfig({
+      ...ordersBase,
+      PAYMENTS_GRPC_TLS_CA: ca.certPath,
+      PAYMENTS_GRPC_TLS_SERVER_NAME: 'payments.internal',
+    });
+    expect(orders.payments.tls?.serverName).toBe('payments.internal');
+    expect(
+      problems(() =>
+        loadPaymentsConfig({ ...paymentsBase, ORDERS_GRPC_TLS_SERVER_NAME: 'orders' }),
+      ),
+    ).toContain('ORDERS_GRPC_TLS_SERVER_NAME: requires ORDERS_GRPC_TLS_CA');
+    expect(
+      problems(() =>
+        loadOrdersConfig({
+          ...ordersBase,
+          PAYMENTS_GRPC_TLS_CA: ca.certPath,
+          PAYMENTS_GRPC_TLS_SERVER_NAME: 'https://payments',
+        }),
+      ),
+    ).toContain('PAYMENTS_GRPC_TLS_SERVER_NAME: must be a DNS name or an IP address');
+  });
+});
+
+describe('gRPC channels (configuration)', () => {
+  it('applies the documented defaults, the same in both services', () => {
+    const defaults = {
+      lbPolicy: 'round_robin',
+      keepaliveTimeMs: 30_000,
+      keepaliveTimeoutMs: 10_000,
+      maxConnectionAgeMs: 300_000,
+      maxConnectionAgeGraceMs: 30_000,
+    };
+    expect(loadOrdersConfig(ordersBase).grpcChannel).toEqual(defaults);
+    expect(loadPaymentsConfig(paymentsBase).grpcChannel).toEqual(defaults);
+  });
+
+  it('reads the same variables in both services', () => {
+    const env = {
+      GRPC_LB_POLICY: 'pick_first',
+      GRPC_KEEPALIVE_TIME_MS: '20000',
+      GRPC_KEEPALIVE_TIMEOUT_MS: '5000',
+      GRPC_MAX_CONNECTION_AGE_MS: '60000',
+      GRPC_MAX_CONNECTION_AGE_GRACE_MS: '10000',
+    };
+    const expected = {
+      lbPolicy: 'pick_first',
+      keepaliveTimeMs: 20_000,
+      keepaliveTimeoutMs: 5000,
+      maxConnectionAgeMs: 60_000,
+      maxConnectionAgeGraceMs: 10_000,
+    };
+    expect(loadOrdersConfig({ ...ordersBase, ...env }).grpcChannel).toEqual(expected);
+    expect(loadPaymentsConfig({ ...paymentsBase, ...env }).grpcChannel).toEqual(expected);
+  });
+
+  it('takes multi-address targets on both hops', () => {
+    const list = 'ipv4:10.0.0.5:50051,10.0.0.6:50051';
+    expect(loadOrdersConfig({ ...ordersBase, PAYMENTS_GRPC_URL: list }).payments.url).toBe(list);
+    expect(loadPaymentsConfig({ ...paymentsBase, ORDERS_GRPC_URL: list }).orders.url).toBe(list);
+  });
+
+  it('names every bad value', () => {
+    const message = problems(() =>
+      loadOrdersConfig({
+        ...ordersBase,
+        PAYMENTS_GRPC_URL: 'ipv4:payments:50051',
+        GRPC_LB_POLICY: 'random',
+        GRPC_KEEPALIVE_TIME_MS: '500',
+        GRPC_KEEPALIVE_TIMEOUT_MS: '0',
+        GRPC_MAX_CONNECTION_AGE_MS: 'forever',
+        GRPC_MAX_CONNECTION_AGE_GRACE_MS: '-1',
+      }),
+    );
+    expect(message).toContain('PAYMENTS_GRPC_URL: must be a gRPC target: host:port, dns:///');
+    expect(message).toContain('GRPC_LB_POLICY: must be one of: round_robin, pick_first');
+    expect(message).toContain('GRPC_KEEPALIVE_TIME_MS: must be at least 1000');
+    expect(message).toContain('GRPC_KEEPALIVE_TIMEOUT_MS: must be positive');
+    expect(message).toContain('GRPC_MAX_CONNECTION_AGE_MS: must be of type number');
+    expect(message).toContain('GRPC_MAX_CONNECTION_AGE_GRACE_MS: must be positive');
+    expect(
+      problems(() => loadPaymentsConfig({ ...paymentsBase, ORDERS_GRPC_URL: 'orders' })),
+    ).toContain('ORDERS_GRPC_URL: must be a gRPC target');
+  });
 });
 
 describe(ServiceTokens.name, () => {

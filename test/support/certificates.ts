@@ -13,7 +13,8 @@ export interface Issued {
 }
 
 interface Authority extends Issued {
-  sign(commonName: string, usage: 'server' | 'client'): Issued;
+  /** A server certificate names `localhost` and 127.0.0.1 unless given its own DNS names. */
+  sign(commonName: string, usage: 'server' | 'client', dnsNames?: string[]): Issued;
 }
 
 /**
@@ -39,7 +40,7 @@ export class TestPki {
     const ca = this.save(forge.pki.certificateToPem(cert), keys.pem);
     return {
       ...ca,
-      sign: (name, usage) => {
+      sign: (name, usage, dnsNames) => {
         const leafKeys = rsaKeys();
         const leaf = certificate(name, leafKeys.publicKey, cert, [
           { name: 'basicConstraints', cA: false },
@@ -51,10 +52,12 @@ export class TestPki {
             ? [
                 {
                   name: 'subjectAltName',
-                  altNames: [
-                    { type: 2, value: 'localhost' },
-                    { type: 7, ip: '127.0.0.1' },
-                  ],
+                  altNames: dnsNames
+                    ? dnsNames.map((value) => ({ type: 2, value }))
+                    : [
+                        { type: 2, value: 'localhost' },
+                        { type: 7, ip: '127.0.0.1' },
+                      ],
                 },
               ]
             : []),

@@ -65,7 +65,8 @@ export class FakePayments {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<FakePayments> {
+  /** Plaintext unless given server credentials (TLS). */
+  static async start(credentials = ServerCredentials.createInsecure()): Promise<FakePayments> {
     const root = loadPackageDefinition(loadSync(paymentsProtoPath(), grpcLoaderOptions()));
     const service = ((root.payments as GrpcObject).v1 as GrpcObject)
       .PaymentService as ServiceClientConstructor;
@@ -78,7 +79,7 @@ export class FakePayments {
       ],
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+      server.bindAsync('127.0.0.1:0', credentials, (error, bound) =>
         error ? reject(error) : resolve(bound),
       ),
     );

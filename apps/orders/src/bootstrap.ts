@@ -6,6 +6,7 @@ import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
 import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
+import { serverChannelOptions } from '#common/grpc-channel.js';
 import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { prepareSchema } from '#common/migrations.js';
@@ -58,6 +59,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
       gracefulShutdown: true,
       credentials: serverCredentials(config.grpcTrust.tls),
       channelOptions: {
+        ...serverChannelOptions(config.grpcChannel),
         interceptors: [
           serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
         ],

@@ -7,6 +7,8 @@ import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-l
 import { jwtAsymmetricKeyIssues, jwtEnv, jwtSettings } from './auth/jwt-config.js';
 import {
   clientTls,
+  grpcChannelSettings,
+  grpcChannelVariables,
   grpcEnv,
   refineClientTls,
   refineProductionGrpcTokens,
@@ -27,7 +29,7 @@ const schema = z
     ORDERS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
     // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
     ORDERS_MIGRATE_ON_START: env.boolean(true),
-    PAYMENTS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
+    PAYMENTS_GRPC_URL: env.grpcTarget(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
     PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     PAYMENTS_RETRY_MAX_ATTEMPTS: env.positiveInt(3),
     PAYMENTS_RETRY_INITIAL_DELAY_MS: env.positiveInt(100),
@@ -71,6 +73,7 @@ const schema = z
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
     ...httpLimitVariables,
+    ...grpcChannelVariables,
     ORDERS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
     ...grpcEnv.serverTls('ORDERS'),
     PAYMENTS_GRPC_TOKEN: grpcEnv.token(),
@@ -101,6 +104,7 @@ const schema = z
       ],
       tls: serverTls('ORDERS', value),
     },
+    grpcChannel: grpcChannelSettings(value),
     database: {
       url: value.ORDERS_DATABASE_URL,
       poolSize: value.ORDERS_DATABASE_POOL_SIZE,

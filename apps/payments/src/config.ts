@@ -10,6 +10,8 @@ import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
 import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-limits.js';
 import {
   clientTls,
+  grpcChannelSettings,
+  grpcChannelVariables,
   grpcEnv,
   refineClientTls,
   refineProductionGrpcTokens,
@@ -53,7 +55,7 @@ const schema = z
     STRIPE_WEBHOOK_BODY_LIMIT_KB: env
       .positiveInt(256)
       .pipe(z.number().max(1024, 'must be at most 1024')),
-    ORDERS_GRPC_URL: env.hostPort(`127.0.0.1:${DEFAULT_PORTS.ordersGrpc}`),
+    ORDERS_GRPC_URL: env.grpcTarget(`127.0.0.1:${DEFAULT_PORTS.ordersGrpc}`),
     ORDERS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     OUTBOX_POLL_INTERVAL_MS: env.positiveInt(500),
     OUTBOX_BATCH_SIZE: env.positiveInt(50),
@@ -73,6 +75,7 @@ const schema = z
     TRUSTED_PROXIES: env.ipList(),
     ...shutdownVariables,
     ...httpLimitVariables,
+    ...grpcChannelVariables,
     PAYMENTS_GRPC_INBOUND_TOKENS: grpcEnv.inboundTokens(),
     ...grpcEnv.serverTls('PAYMENTS'),
     ORDERS_GRPC_TOKEN: grpcEnv.token(),
@@ -126,6 +129,7 @@ const schema = z
       ],
       tls: serverTls('PAYMENTS', value),
     },
+    grpcChannel: grpcChannelSettings(value),
     database: {
       url: value.PAYMENTS_DATABASE_URL,
       poolSize: value.PAYMENTS_DATABASE_POOL_SIZE,

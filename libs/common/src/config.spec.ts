@@ -47,3 +47,48 @@ describe(loadConfig.name, () => {
     expect(problemsOf(schema, { PORT: SECRET })).toEqual(['PORT: must be a port number']);
   });
 });
+
+describe('env.grpcTarget', () => {
+  const schema = z.object({ PEER_GRPC_URL: env.grpcTarget('127.0.0.1:50051') });
+
+  it.each([
+    '127.0.0.1:50051',
+    'payments:50051',
+    'payments.shop.svc.cluster.local:50051',
+    '[::1]:50051',
+    'dns:///payments-headless.shop.svc.cluster.local:50051',
+    'dns:payments:50051',
+    'ipv4:127.0.0.1:5201',
+    'ipv4:127.0.0.1:5201,127.0.0.1:5202',
+    'ipv6:[::1]:5201,[fd00::2]:5202',
+    'unix:/run/payments/grpc.sock',
+    'unix:///run/payments/grpc.sock',
+  ])('accepts %s as it is', (target) => {
+    expect(loadConfig(schema, { PEER_GRPC_URL: target })).toEqual({ PEER_GRPC_URL: target });
+  });
+
+  it('defaults when unset or empty', () => {
+    expect(loadConfig(schema, { PEER_GRPC_URL: '' }).PEER_GRPC_URL).toBe('127.0.0.1:50051');
+  });
+
+  it.each([
+    'payments',
+    'payments:0',
+    'payments:70000',
+    'http://payments:50051',
+    'dns:///payments',
+    'ipv4:127.0.0.1',
+    'ipv4:127.0.0.1:5201,',
+    'ipv4:127.0.0.1:5201,payments:5202',
+    'ipv4:[::1]:5201',
+    'ipv6:::1:5201',
+    'unix:',
+    'pay ments:50051',
+  ])('refuses %s, naming the variable and the accepted forms', (target) => {
+    expect(problemsOf(schema, { PEER_GRPC_URL: target })).toEqual([
+      'PEER_GRPC_URL: must be a gRPC target: host:port, dns:///host:port, ' +
+        'ipv4:address:port[,address:port...], ipv6:[address]:port[,[address]:port...] or ' +
+        'unix:/path/to/socket',
+    ]);
+  });
+});

@@ -84,14 +84,18 @@ export const env = {
         .url({ error: 'must be a postgres:// URL' })
         .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
     ),
-  hostPort: (fallback: string) =>
+  /**
+   * A gRPC target name as grpc-js resolves it: `host:port` and `dns:///host:port` (every address
+   * the name resolves to), `ipv4:`/`ipv6:` address lists, or a `unix:` socket path.
+   */
+  grpcTarget: (fallback: string) =>
     z.preprocess(
       emptyToUndefined,
-      z
-        .string()
-        .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port')
-        .default(fallback),
+      z.string().refine(isGrpcTarget, GRPC_TARGET_FORMS).default(fallback),
     ),
+  /** One of `values`, `fallback` when unset. */
+  choice: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+    z.preprocess(emptyToUndefined, z.enum(values).default(fallback)),
   optionalString: () => z.preprocess(emptyToUndefined, z.string().optional()),
   boolean: (fallback: boolean) =>
     z.preprocess(
@@ -138,6 +142,57 @@ export const env = {
       z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     ),
 };
+
+const GRPC_TARGET_FORMS =
+  'must be a gRPC target: host:port, dns:///host:port, ipv4:address:port[,address:port...], ' +
+  'ipv6:[address]:port[,[address]:port...] or unix:/path/to/socket';
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A DNS name (labels of letters, digits and inner hyphens). */
+export function isHostName(value: string): boolean {
+  return HOST_NAME.test(value);
+}
+
+function isGrpcTarget(target: string): boolean {
+  const scheme = /^(dns|ipv4|ipv6|unix):/.exec(target)?.[1];
+  const rest = scheme ? target.slice(scheme.length + 1) : target;
+  switch (scheme) {
+    case undefined:
+      return isHostPort(rest);
+    case 'dns':
+      return isHostPort(rest.replace(/^\/\/\//, ''));
+    case 'ipv4':
+      return rest.split(',').every((address) => isAddressPort(address, 4));
+    case 'ipv6':
+      return rest.split(',').every((address) => isAddressPort(address, 6));
+    default:
+      return /^[^\s,]+$/.test(rest);
+  }
+}
+
+/** A host name, an IPv4 address or a bracketed IPv6 address, then a port. */
+function isHostPort(value: string): boolean {
+  const host = value.slice(0, value.lastIndexOf(':'));
+  return (
+    (isHostName(host) || isAddressPort(value, 4) || isAddressPort(value, 6)) &&
+    isPort(value.slice(value.lastIndexOf(':') + 1))
+  );
+}
+
+function isAddressPort(value: string, version: 4 | 6): boolean {
+  const colon = value.lastIndexOf(':');
+  const address = value.slice(0, colon);
+  const port = value.slice(colon + 1);
+  if (colon < 0 || !isPort(port)) return false;
+  if (version === 4) return isIP(address) === 4;
+  return address.startsWith('[') && address.endsWith(']') && isIP(address.slice(1, -1)) === 6;
+}
+
+function isPort(value: string): boolean {
+  return /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535;
+}
 
 function isIpOrCidr(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');

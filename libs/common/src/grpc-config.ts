@@ -1,9 +1,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { env } from './config.js';
+import { env, isHostName } from './config.js';
 import { DEV_GRPC_TOKENS } from './defaults.js';
 import type { ServiceCredential } from './grpc-auth.js';
+import type { GrpcChannelSettings } from './grpc-channel.js';
 import type { ClientTls, ServerTls } from './grpc-tls.js';
 
 const MIN_TOKEN_LENGTH = 32;
@@ -100,17 +102,62 @@ export const grpcEnv = {
       [`${prefix}_GRPC_TLS_CLIENT_CA`]: pemFile('certificate'),
     }) as Record<ServerTlsVar<P>, PemFile>,
 
-  /** `<P>_GRPC_TLS_CA` and (for mutual TLS) `_CLIENT_CERT`, `_CLIENT_KEY` to call server P. */
+  /**
+   * `<P>_GRPC_TLS_CA` and (for mutual TLS) `_CLIENT_CERT`, `_CLIENT_KEY` to call server P, and
+   * `_SERVER_NAME`, the name its certificates are checked against when the target does not say it.
+   */
   clientTls: <P extends string>(prefix: P) =>
     ({
       [`${prefix}_GRPC_TLS_CA`]: pemFile('certificate'),
       [`${prefix}_GRPC_TLS_CLIENT_CERT`]: pemFile('certificate'),
       [`${prefix}_GRPC_TLS_CLIENT_KEY`]: pemFile('private key'),
-    }) as Record<ClientTlsVar<P>, PemFile>,
+      [`${prefix}_GRPC_TLS_SERVER_NAME`]: env
+        .optionalString()
+        .refine(
+          (name) => name === undefined || isHostName(name) || isIP(name) !== 0,
+          "must be a DNS name or an IP address (the name in the servers' certificates)",
+        ),
+    }) as Record<ClientTlsVar<P>, PemFile> & Record<ServerNameVar<P>, ServerNameShape>,
 };
+
+/**
+ * What every gRPC channel and server of a service shares: the client's load-balancing policy and
+ * keepalive, the server's maximum connection age. Both services read the same names.
+ */
+export const grpcChannelVariables = {
+  GRPC_LB_POLICY: env.choice(['round_robin', 'pick_first'], 'round_robin'),
+  GRPC_KEEPALIVE_TIME_MS: env
+    .positiveInt(30_000)
+    .pipe(z.number().min(1000, 'must be at least 1000 (pinging more often is abuse)')),
+  GRPC_KEEPALIVE_TIMEOUT_MS: env.positiveInt(10_000),
+  GRPC_MAX_CONNECTION_AGE_MS: env
+    .positiveInt(5 * 60_000)
+    .pipe(z.number().min(1000, 'must be at least 1000')),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: env.positiveInt(30_000),
+};
+
+export function grpcChannelSettings(value: {
+  GRPC_LB_POLICY: GrpcChannelSettings['lbPolicy'];
+  GRPC_KEEPALIVE_TIME_MS: number;
+  GRPC_KEEPALIVE_TIMEOUT_MS: number;
+  GRPC_MAX_CONNECTION_AGE_MS: number;
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: number;
+}): GrpcChannelSettings {
+  return {
+    lbPolicy: value.GRPC_LB_POLICY,
+    keepaliveTimeMs: value.GRPC_KEEPALIVE_TIME_MS,
+    keepaliveTimeoutMs: value.GRPC_KEEPALIVE_TIMEOUT_MS,
+    maxConnectionAgeMs: value.GRPC_MAX_CONNECTION_AGE_MS,
+    maxConnectionAgeGraceMs: value.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+  };
+}
 
 type ServerTlsVar<P extends string> = `${P}_GRPC_TLS_${'CERT' | 'KEY' | 'CLIENT_CA'}`;
 type ClientTlsVar<P extends string> = `${P}_GRPC_TLS_${'CA' | 'CLIENT_CERT' | 'CLIENT_KEY'}`;
+type ServerNameVar<P extends string> = `${P}_GRPC_TLS_SERVER_NAME`;
+type ServerNameShape = ReturnType<typeof env.optionalString>;
+type ClientTlsValues<P extends string> = Record<ClientTlsVar<P>, Buffer | undefined> &
+  Partial<Record<ServerNameVar<P>, string>>;
 
 /** Certificate and key come together and belong together; a client CA needs both. */
 export function refineServerTls<P extends string>(
@@ -135,12 +182,16 @@ export function refineServerTls<P extends string>(
   }
 }
 
-/** A client certificate comes with its key, and only over TLS (which needs the server's CA). */
+/**
+ * A client certificate comes with its key, and only over TLS (which needs the server's CA); so does a
+ * server name to check the certificates against.
+ */
 export function refineClientTls<P extends string>(
   prefix: P,
-  value: Record<ClientTlsVar<P>, Buffer | undefined>,
+  values: ClientTlsValues<P>,
   ctx: Ctx,
 ): void {
+  const value = values as Record<ClientTlsVar<P>, Buffer | undefined>;
   const [caVar, certVar, keyVar] = [
     `${prefix}_GRPC_TLS_CA`,
     `${prefix}_GRPC_TLS_CLIENT_CERT`,
@@ -156,6 +207,10 @@ export function refineClientTls<P extends string>(
   if (cert && !value[caVar as ClientTlsVar<P>]) {
     issue(ctx, caVar, `is required with ${certVar} (a client certificate is only sent over TLS)`);
   }
+  const nameVar: ServerNameVar<P> = `${prefix}_GRPC_TLS_SERVER_NAME`;
+  if (values[nameVar] !== undefined && !value[caVar as ClientTlsVar<P>]) {
+    issue(ctx, nameVar, `requires ${caVar} (a server name is only checked over TLS)`);
+  }
 }
 
 export function serverTls<P extends string>(
@@ -170,12 +225,17 @@ export function serverTls<P extends string>(
 
 export function clientTls<P extends string>(
   prefix: P,
-  value: Record<ClientTlsVar<P>, Buffer | undefined>,
+  values: ClientTlsValues<P>,
 ): ClientTls | undefined {
+  const value = values as Record<ClientTlsVar<P>, Buffer | undefined>;
   const ca = value[`${prefix}_GRPC_TLS_CA` as ClientTlsVar<P>];
   const cert = value[`${prefix}_GRPC_TLS_CLIENT_CERT` as ClientTlsVar<P>];
   const key = value[`${prefix}_GRPC_TLS_CLIENT_KEY` as ClientTlsVar<P>];
-  return ca ? { ca, ...(cert && key && { cert, key }) } : undefined;
+  const names = values as Partial<Record<ServerNameVar<P>, string>>;
+  const serverName = names[`${prefix}_GRPC_TLS_SERVER_NAME`];
+  return ca
+    ? { ca, ...(cert && key && { cert, key }), ...(serverName && { serverName }) }
+    : undefined;
 }
 
 /**

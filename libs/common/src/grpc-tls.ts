@@ -7,11 +7,16 @@ export interface ServerTls {
   clientCa?: Buffer;
 }
 
-/** A gRPC client's TLS material (PEM): the CA of the server, and its own certificate for mTLS. */
+/**
+ * A gRPC client's TLS material (PEM): the CA of the server, and its own certificate for mTLS.
+ * `serverName` is checked in the servers' certificates instead of the target's host (see
+ * grpc-channel.ts).
+ */
 export interface ClientTls {
   ca: Buffer;
   cert?: Buffer;
   key?: Buffer;
+  serverName?: string;
 }
 
 /** TLS (mutual when a client CA is set) or, without TLS material, plaintext. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GRPCHealthIndicator, HealthIndicatorService } from '@nestjs/terminus';
+import { clientChannelOptions } from '#common/grpc-channel.js';
 import { channelCredentials } from '#common/grpc-tls.js';
 import { PAYMENTS_PACKAGE } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
@@ -23,6 +24,7 @@ export class PaymentsHealthIndicator {
     const probe = await this.grpc.checkService(key, `${PAYMENTS_PACKAGE}.PaymentService`, {
       url: this.config.payments.url,
       credentials: channelCredentials(this.config.payments.tls),
+      channelOptions: clientChannelOptions(this.config.grpcChannel, this.config.payments.tls),
       timeout: 1000,
     });
     return this.indicators.check(key).up({

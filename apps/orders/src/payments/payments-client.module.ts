@@ -1,15 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
+import { clientChannelOptions } from '#common/grpc-channel.js';
 import { channelCredentials } from '#common/grpc-tls.js';
 import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PAYMENTS_GRPC, PaymentsClient } from './payments.client.js';
-
-/** Payments restarting is routine: reconnect within a second or two, not grpc-js's minutes. */
-const RECONNECT_BACKOFF = {
-  'grpc.initial_reconnect_backoff_ms': 250,
-  'grpc.max_reconnect_backoff_ms': 2000,
-};
 
 @Module({
   imports: [
@@ -25,7 +20,7 @@ const RECONNECT_BACKOFF = {
             url: config.payments.url,
             credentials: channelCredentials(config.payments.tls),
             loader: grpcLoaderOptions(),
-            channelOptions: RECONNECT_BACKOFF,
+            channelOptions: clientChannelOptions(config.grpcChannel, config.payments.tls),
           },
         }),
       },

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
+import { clientChannelOptions } from '#common/grpc-channel.js';
 import { channelCredentials } from '#common/grpc-tls.js';
 import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
@@ -21,10 +22,7 @@ import { OutboxRepository } from './outbox.repository.js';
             url: config.orders.url,
             credentials: channelCredentials(config.orders.tls),
             loader: grpcLoaderOptions(),
-            channelOptions: {
-              'grpc.initial_reconnect_backoff_ms': 250,
-              'grpc.max_reconnect_backoff_ms': 2000,
-            },
+            channelOptions: clientChannelOptions(config.grpcChannel, config.orders.tls),
           },
         }),
       },
