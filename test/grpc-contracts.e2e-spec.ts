@@ -237,6 +237,51 @@ describe('gRPC contracts (end to end)', () => {
       );
       expect(error.code).toBe(status.NOT_FOUND);
     });
+
+    it('answers UNAVAILABLE (retry) for an order whose payment is not attached yet, FAILED_PRECONDITION for another payment', async () => {
+      const customer = `cus_${randomUUID()}`;
+      const token = await tokenFor(customer);
+      const key = randomUUID();
+      const checkout = () =>
+        fetch(`${stack.ordersUrl}/api/v1/orders`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': key,
+          },
+          body: JSON.stringify({
+            currency: 'eur',
+            items: [{ sku: 'MUG', name: 'Mug', quantity: 1, unitAmount: 900 }],
+          }),
+        });
+      // Cut off after payments made the PaymentIntent, on every attempt orders' client makes: the
+      // order exists, its payment is not attached.
+      stack.paymentFaults.arm('after-stripe-create-intent', 100);
+      expect((await checkout()).status).toBe(503);
+      stack.paymentFaults.arm('after-stripe-create-intent', 0);
+      const db = new pg.Client({ connectionString: stack.ordersDb.url });
+      await db.connect();
+      const { rows } = await db
+        .query<{ id: string }>('SELECT id FROM orders WHERE customer_id = $1', [customer])
+        .finally(() => db.end());
+      const update = (paymentId: string) =>
+        orders.call(
+          'UpdateOrderPaymentStatus',
+          {
+            orderId: rows[0]!.id,
+            paymentId,
+            paymentStatus: 'PAYMENT_STATUS_SUCCEEDED',
+            paymentVersion: '2',
+          },
+          { 'idempotency-key': randomUUID() },
+        );
+      expect((await grpcError(update(randomUUID()))).code).toBe(status.UNAVAILABLE);
+
+      const attached = (await (await checkout()).json()) as { payment: { id: string } };
+      expect((await grpcError(update(randomUUID()))).code).toBe(status.FAILED_PRECONDITION);
+      expect(attached.payment.id).toEqual(expect.any(String));
+    });
   });
 
   describe('service credentials', () => {

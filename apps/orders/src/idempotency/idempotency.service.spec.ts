@@ -37,6 +37,7 @@ describe(IdempotencyService.name, () => {
     });
     db = new DataSource(databaseOptions({ ...config.database, poolSize: 2 }));
     await db.initialize();
+    await db.runMigrations({ transaction: 'each' });
     service = new IdempotencyService(
       new IdempotencyRepository(db),
       new ReplayCache(config),

@@ -29,12 +29,17 @@ export class PaymentUpdatesService {
   async apply(payment: PaymentSnapshot, source: StatusChangeSource): Promise<Order> {
     let refused: { from: OrderStatus; to: OrderStatus } | undefined;
     const result = await this.orders.changeLocked(payment.orderId, (current) => {
+      if (!current.paymentId) {
+        // The checkout (or reconciliation) attaches it in a moment: a retry then succeeds, so the
+        // outbox must retry this, not park it as refused.
+        throw new DomainError('unavailable', `Order ${current.id} has no payment yet; retry.`, [], {
+          retryAfterSeconds: 1,
+        });
+      }
       if (current.paymentId !== payment.paymentId) {
         throw new DomainError(
           'precondition_failed',
-          current.paymentId
-            ? `Payment ${payment.paymentId} is not the payment of order ${current.id}.`
-            : `Order ${current.id} has no payment yet.`,
+          `Payment ${payment.paymentId} is not the payment of order ${current.id}.`,
         );
       }
       if (payment.version <= current.paymentVersion) return null;
