@@ -269,7 +269,7 @@ describe('gRPC contracts (end to end)', () => {
         orders.call(
           'UpdateOrderPaymentStatus',
           {
-            orderId: rows[0]!.id,
+            orderId: rows[0].id,
             paymentId,
             paymentStatus: 'PAYMENT_STATUS_SUCCEEDED',
             paymentVersion: '2',
