@@ -24,3 +24,16 @@ export async function freePort(): Promise<number> {
   }
   throw new Error(`No free port found between ${FIRST} and ${LAST}`);
 }
+
+/** The first of `count` consecutive ports that are all free (for a fleet's instances). */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = FIRST + Math.floor(Math.random() * (LAST - FIRST + 1 - count));
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    if (!(await Promise.all(ports.map(canListen))).every(Boolean)) continue;
+    for (const port of ports) handedOut.add(port);
+    return first;
+  }
+  throw new Error(`No ${count} consecutive free ports found between ${FIRST} and ${LAST}`);
+}

@@ -3,6 +3,8 @@
 // webhook to the payments instances in turn. Used by `npm run fleet` and `npm run chaos`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,14 @@ import {
   startEmbeddedPostgres,
 } from '../dev/postgres.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The project's root: the nearest directory above this file with a package.json (from the
+ * TypeScript sources under Jest as from dist/). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return `${dir}/`;
+}
+const ROOT = projectRoot();
 const READY_TIMEOUT_MS = 60_000;
 const KILL_AFTER_MS = 5_000;
 
@@ -52,6 +61,8 @@ export class Instance {
   private exited?: Promise<void>;
   /** Set while the fleet itself is ending the process: any other end is reported. */
   private ending = false;
+  /** Its last lines of output, to explain a failed start. */
+  readonly lastLines: string[] = [];
 
   constructor(
     readonly name: string,
@@ -91,9 +102,11 @@ export class Instance {
       if (!this.ending) this.onOutput(this.name, `exited unexpectedly (${signal ?? code})`);
     });
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) =>
-        this.onOutput(this.name, line),
-      );
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        this.lastLines.push(line);
+        if (this.lastLines.length > 20) this.lastLines.shift();
+        this.onOutput(this.name, line);
+      });
     }
     await waitUntilReady(this, child);
   }
@@ -123,7 +136,8 @@ async function waitUntilReady(instance: Instance, child: ChildProcess): Promise<
   for (;;) {
     if (child.exitCode !== null || child.signalCode) {
       throw new Error(
-        `${instance.name} exited while starting (${child.exitCode ?? child.signalCode})`,
+        `${instance.name} exited while starting (${child.exitCode ?? child.signalCode}):\n` +
+          instance.lastLines.join('\n'),
       );
     }
     try {

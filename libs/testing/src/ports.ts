@@ -1,1 +1,1 @@
-export { freePort } from '../../../tools/dev/ports.js';
+export { freePort, freePortRange } from '../../../tools/dev/ports.js';
