@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { freePort, freePortRange } from '#testing/ports.js';
 import { runChaos } from '../tools/chaos/run.js';
 
@@ -9,6 +10,7 @@ import { runChaos } from '../tools/chaos/run.js';
  */
 describe('chaos (a fleet through kills and a database restart)', () => {
   it('keeps every invariant and answers no 500', async () => {
+    let tampered: string[] = [];
     const report = await runChaos({
       durationMs: 25_000,
       concurrency: 4,
@@ -23,8 +25,27 @@ describe('chaos (a fleet through kills and a database restart)', () => {
       postgresPort: await freePort(),
       restartPostgres: true,
       log: () => {},
+      afterSettle: async (fleet, recheck) => {
+        // One order's refunded amount changed behind everyone's back: the check must see it.
+        const db = new pg.Client({ connectionString: fleet.databases.ordersUrl });
+        await db.connect();
+        try {
+          const { rows } = await db.query<{ id: string }>(
+            `UPDATE orders SET amount_refunded = amount_refunded + 1
+              WHERE id = (SELECT id FROM orders WHERE status = 'paid' LIMIT 1) RETURNING id`,
+          );
+          expect(rows).toHaveLength(1);
+          tampered = (await recheck()).violations.filter((v) => v.includes(rows[0].id));
+          await db.query('UPDATE orders SET amount_refunded = amount_refunded - 1 WHERE id = $1', [
+            rows[0].id,
+          ]);
+        } finally {
+          await db.end();
+        }
+      },
     });
     expect(report.violations).toEqual([]);
+    expect(tampered).toEqual([expect.stringMatching(/^refunds agree: .*orders 1$/)]);
     // It did what it says: real work, real kills, the restart.
     expect(report.checked.orders).toBeGreaterThan(20);
     expect(report.checked.refunded).toBeGreaterThan(0);

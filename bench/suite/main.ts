@@ -25,6 +25,7 @@ import {
   type WebhookResult,
 } from './scenarios.js';
 import { CHECKOUT_CONNECTIONS, webhookFlood, type FloodRound } from './webhook-flood.js';
+import { fleetCheckout, startFleetStack, type FleetStack } from './fleet.js';
 import {
   ROOT,
   makeCredentials,
@@ -42,6 +43,7 @@ const SCENARIOS = [
   'webhook',
   'circuit-open',
   'webhook-flood',
+  'fleet',
   'tracing',
   'reference',
 ] as const;
@@ -66,7 +68,11 @@ function selectedScenarios(): Set<Scenario> {
     chosen.add(name as Scenario);
   }
   // These need the orders checkout creates, or are compared with it.
-  if (['replay', 'read', 'webhook', 'tracing', 'reference'].some((s) => chosen.has(s as Scenario)))
+  if (
+    ['replay', 'read', 'webhook', 'tracing', 'reference', 'fleet'].some((s) =>
+      chosen.has(s as Scenario),
+    )
+  )
     chosen.add('checkout');
   return chosen;
 }
@@ -140,6 +146,12 @@ try {
     traced = await startStack({ label: 'traced', database, credentials, otlpEndpoint: sink.url });
     cleanups.push(() => traced!.stop());
   }
+  let fleet: FleetStack | undefined;
+  if (has('fleet')) {
+    log('starting a fleet: 2 payments and 2 orders instances on the same database server');
+    fleet = await startFleetStack(database, credentials);
+    cleanups.push(() => fleet!.stop());
+  }
   let reference: Target | undefined;
   let referenceStatus = 'not selected';
   if (has('reference')) {
@@ -205,6 +217,8 @@ try {
     for (const target of targets) {
       await checkout(target, 32, { ...phase, durationMs: Math.min(2000, phase.durationMs) });
     }
+    if (fleet)
+      await fleetCheckout(fleet, 32, { ...phase, durationMs: Math.min(2000, phase.durationMs) });
     for (const round of rounds) {
       banner('checkout c=32', round);
       // Each round starts with another target: a drift of the machine falls on all alike.
@@ -221,6 +235,11 @@ try {
         log(
           `  ${target.label}: webhooks drained ${(performance.now() - started).toFixed(0)} ms after the phase`,
         );
+      }
+      if (fleet) {
+        // The same checkout through 2 + 2 instances, in the same round as the 1 + 1 one.
+        add('fleet', await fleetCheckout(fleet, 32, phase));
+        await fleet.settled();
       }
     }
   }
@@ -314,6 +333,7 @@ try {
   };
   const versusReference = ratio('ours', 'reference');
   const tracingRatio = ratio('tracing on', 'ours');
+  const fleetRatio = ratio('fleet', 'ours');
   const paidAfter = webhookResults.map((r) => r.paidAfterMs);
   const paidMedian = paidAfter.includes(null)
     ? Infinity
@@ -331,6 +351,9 @@ try {
       check('errors = 0', s.errors, (v) => v === 0),
     ]),
     ...rowOf('reference', 'checkout c=32, reference', () => []),
+    ...rowOf('fleet', 'checkout c=32, 2 + 2 instances', () => [
+      check('2+2 / 1+1 throughput (coordination cost)', fleetRatio, () => true, 'x'),
+    ]),
     ...rowOf('tracing on', 'checkout c=32, tracing on', () => [
       check('on/off >= 0.80', tracingRatio, (v) => v >= 0.8, 'x'),
     ]),
@@ -398,7 +421,7 @@ try {
         machine,
         settings: { ...settings, scenarios: [...settings.scenarios] },
         reference: referenceStatus,
-        ratios: { versusReference, tracingOnOff: tracingRatio },
+        ratios: { versusReference, tracingOnOff: tracingRatio, fleetOverSingle: fleetRatio },
         rows,
         webhookPaidAfterMs: paidAfter,
         webhookFlood: floods.map(({ alone, attacked, ...figures }) => ({

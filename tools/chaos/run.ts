@@ -22,6 +22,11 @@ export interface ChaosOptions {
   /** Restart PostgreSQL once, a third into the run. */
   restartPostgres: boolean;
   log: (line: string) => void;
+  /**
+   * Called once the fleet has settled and been judged, before it stops: a test can break a rule on
+   * purpose and check that `recheck` sees it (a checker that cannot fail proves nothing).
+   */
+  afterSettle?: (fleet: Fleet, recheck: () => Promise<Findings>) => Promise<void>;
 }
 
 export interface ChaosReport extends Findings {
@@ -99,6 +104,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await sleep(1000);
       findings = await checkInvariants(fleet, journeys, storefront.answers, runId);
     }
+    await options.afterSettle?.(fleet, () =>
+      checkInvariants(fleet, journeys, storefront.answers, runId),
+    );
     const statuses: Record<string, number> = {};
     for (const answer of storefront.answers) {
       statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
