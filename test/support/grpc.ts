@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   type ChannelCredentials,
   credentials,
@@ -126,4 +127,56 @@ export async function grpcError(promise: Promise<unknown>): Promise<ServiceError
     return error as ServiceError;
   }
   throw new Error('expected the call to fail');
+}
+
+const reflectionProtoPath = createRequire(import.meta.url).resolve(
+  '@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto',
+);
+
+/**
+ * Asks a server's reflection service (grpc.reflection.v1, as `grpcurl list` does) for its services
+ * and for the file that declares `symbol`; `token` is the service token sent, null for none.
+ */
+export async function grpcReflection(
+  address: string,
+  symbol: string,
+  token: string | null,
+): Promise<{ services: string[]; fileDeclaringSymbol: boolean }> {
+  const root = loadPackageDefinition(loadSync(reflectionProtoPath, { keepCase: false }));
+  const Reflection = (root.grpc as GrpcObject).reflection as GrpcObject;
+  const Client = (Reflection.v1 as GrpcObject).ServerReflection as ServiceClientConstructor;
+  const client = new Client(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  if (token !== null) metadata.set('authorization', bearer(token));
+  try {
+    const stream = (
+      client as unknown as { serverReflectionInfo(md: Metadata): ClientDuplexStream }
+    ).serverReflectionInfo(metadata);
+    const answers: Record<string, unknown>[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (answer: Record<string, unknown>) => answers.push(answer));
+      stream.on('error', reject);
+      stream.on('end', resolve);
+    });
+    stream.write({ listServices: '' });
+    stream.write({ fileContainingSymbol: symbol });
+    stream.end();
+    await ended;
+    const list = answers.find((answer) => answer.listServicesResponse) as
+      { listServicesResponse: { service: { name: string }[] } } | undefined;
+    const files = answers.find((answer) => answer.fileDescriptorResponse) as
+      { fileDescriptorResponse: { fileDescriptorProto: Buffer[] } } | undefined;
+    return {
+      services: (list?.listServicesResponse.service ?? []).map((service) => service.name).sort(),
+      fileDeclaringSymbol: (files?.fileDescriptorResponse.fileDescriptorProto.length ?? 0) > 0,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+interface ClientDuplexStream {
+  on(event: string, listener: (...args: never[]) => void): void;
+  write(message: unknown): void;
+  end(): void;
 }

@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
-import type { Server } from '@grpc/grpc-js';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { grpcServerTools } from '#common/grpc-server.js';
 import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverChannelOptions } from '#common/grpc-channel.js';
@@ -18,6 +18,8 @@ import { AppModule } from './app.module.js';
 import { migrationTarget } from './database/database.options.js';
 import type { OrdersConfig } from './config.js';
 import { enableCors } from './cors.js';
+
+const ORDER_SERVICE = `${ORDERS_PACKAGE}.OrderService`;
 
 /** Builds and starts the orders service: the storefront's REST API and the gRPC OrderService. */
 export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyApplication> {
@@ -64,8 +66,7 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
           serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
         ],
       },
-      onLoadPackageDefinition: (_pkg: unknown, server: Server) =>
-        app.get(ServingState).trackGrpcServer(server),
+      onLoadPackageDefinition: grpcServerTools(ORDER_SERVICE, app.get(ServingState)),
     },
   });
   if (config.nodeEnv === 'production') {

@@ -1,10 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
-import type { Server } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { configureHttp, httpAdapter } from '#common/http.js';
 import { ServingState } from '#common/shutdown.js';
+import { grpcServerTools } from '#common/grpc-server.js';
 import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
 import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
 import { serverChannelOptions } from '#common/grpc-channel.js';
@@ -50,12 +49,6 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
   useRequestLogging(app, logger);
   useRateLimits(app);
 
-  const grpcHealth = new HealthImplementation({ '': 'SERVING', [PAYMENT_SERVICE]: 'SERVING' });
-  const serving = app.get(ServingState);
-  serving.onStopping(() => {
-    grpcHealth.setStatus('', 'NOT_SERVING');
-    grpcHealth.setStatus(PAYMENT_SERVICE, 'NOT_SERVING');
-  });
   // The refusals counted since their last summary are logged when the application closes.
   const refusals = serviceAuthRefusals();
   app
@@ -80,10 +73,7 @@ export async function startPaymentsApp(config: PaymentsConfig): Promise<NestFast
           serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
         ],
       },
-      onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
-        grpcHealth.addToServer(server);
-        serving.trackGrpcServer(server);
-      },
+      onLoadPackageDefinition: grpcServerTools(PAYMENT_SERVICE, app.get(ServingState)),
     },
   });
 
