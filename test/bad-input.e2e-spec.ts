@@ -360,6 +360,29 @@ const cases: [string, BadRequest][] = [
     },
   ],
   [
+    // JSON is UTF-8 only (RFC 8259): another declared charset is not guessed at.
+    'order: JSON declared as UTF-7',
+    {
+      service: 'orders',
+      method: 'POST',
+      path: ORDERS,
+      json: order({}),
+      contentType: 'application/json; charset=utf-7',
+      status: 415,
+    },
+  ],
+  [
+    'order: JSON declared as Latin-1, quoted',
+    {
+      service: 'orders',
+      method: 'POST',
+      path: ORDERS,
+      json: order({}),
+      contentType: 'application/json; charset="ISO-8859-1"',
+      status: 415,
+    },
+  ],
+  [
     'order: a form',
     {
       service: 'orders',

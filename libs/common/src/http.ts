@@ -11,11 +11,14 @@ import type {
 import { DomainError } from './errors.js';
 import { connectionsCheckingInterval, defaultHttpLimits, type HttpLimits } from './http-limits.js';
 import { jsonStructureProblem } from './json-structure.js';
-import { ProblemFilter, sendProblem } from './problem.filter.js';
+import { NOT_UTF8, ProblemFilter, sendProblem } from './problem.filter.js';
 import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
 import { mergeRouteConfig } from './route-config.js';
 import { type SecurityHeaders, securityHeaders } from './security-headers.js';
+
+/** The `charset` parameter of a Content-Type (quoted or not). */
+const CHARSET = /;\s*charset\s*=\s*("?)([^";\s]+)\1/i;
 
 /** Request bodies larger than this are refused with 413 unless a route asks for more. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -156,6 +159,10 @@ export function configureHttp(
     'application/json',
     { parseAs: 'buffer' },
     (request: FastifyRequest, body: Buffer, done) => {
+      const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[2]?.toLowerCase();
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+        return done(Object.assign(new Error('charset'), { statusCode: 415, code: NOT_UTF8 }));
+      }
       if (request.routeOptions.config.rawBody) {
         return done(null, body);
       }

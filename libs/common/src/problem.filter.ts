@@ -42,6 +42,9 @@ function isFrameworkError(error: unknown): error is FrameworkError {
 
 const logger = new Logger('Problem');
 
+/** The code of the error for a JSON body declared in a charset other than UTF-8 (a 415). */
+export const NOT_UTF8 = 'ERR_JSON_NOT_UTF8';
+
 /** Retry-After of a 503 whose error names no delay (a peer unavailable, readiness). */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
@@ -113,7 +116,9 @@ function frameworkErrorDetail(error: FrameworkError, code: ProblemCode): string 
     case 'payload_too_large':
       return 'The request body is larger than this endpoint accepts.';
     case 'unsupported_media_type':
-      return 'The request body must be application/json.';
+      return error.code === NOT_UTF8
+        ? 'A JSON body must be UTF-8 (RFC 8259); another charset is not accepted.'
+        : 'The request body must be application/json.';
     default:
       return error.code?.startsWith('FST_ERR_CTP') || error instanceof SyntaxError
         ? 'The request body is not valid JSON.'
