@@ -8,7 +8,14 @@ import { freePort } from '../../tools/dev/ports.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import type { PhaseResult } from './load.js';
 import { checkout, type Phase } from './scenarios.js';
-import { type Credentials, type DatabaseServer, startService, stopProcess } from './stack.js';
+import {
+  type Credentials,
+  type DatabaseServer,
+  ordersEnv,
+  paymentsEnv,
+  startService,
+  stopProcess,
+} from './stack.js';
 
 const INSTANCES = 2;
 
@@ -44,14 +51,6 @@ export async function startFleetStack(
     webhookSecret,
     STRIPE_WEBHOOK_EVENTS,
   );
-  const unlimited = '100000000';
-  const common = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    ...credentials.jwt,
-    ...credentials.grpc,
-  };
   const children: { name: string; child: ChildProcess }[] = [];
   const stop = async () => {
     for (const { child } of children.reverse()) await stopProcess(child);
@@ -63,18 +62,14 @@ export async function startFleetStack(
       paymentsHttp.map((http, i) =>
         startService(
           'payments',
-          {
-            ...common,
-            OTEL_SERVICE_NAME: 'payments',
-            STRIPE_SECRET_KEY: 'sk_test_bench',
-            STRIPE_API_URL: stripe.url,
-            STRIPE_ALLOW_INSECURE_API_URL: 'true',
-            STRIPE_WEBHOOK_SECRET: webhookSecret,
-            PAYMENTS_HTTP_PORT: String(http),
-            PAYMENTS_GRPC_PORT: String(paymentsGrpc[i]),
-            PAYMENTS_DATABASE_URL: database.url(databases.payments),
-            ORDERS_GRPC_URL: target(ordersGrpc),
-          },
+          paymentsEnv(credentials, {
+            stripeUrl: stripe.url,
+            webhookSecret,
+            httpPort: http,
+            grpcPort: paymentsGrpc[i],
+            databaseUrl: database.url(databases.payments),
+            ordersTarget: target(ordersGrpc),
+          }),
           http,
         ),
       ),
@@ -84,17 +79,12 @@ export async function startFleetStack(
       ordersHttp.map((http, i) =>
         startService(
           'orders',
-          {
-            ...common,
-            OTEL_SERVICE_NAME: 'orders',
-            ORDERS_HTTP_PORT: String(http),
-            ORDERS_GRPC_PORT: String(ordersGrpc[i]),
-            ORDERS_DATABASE_URL: database.url(databases.orders),
-            PAYMENTS_GRPC_URL: target(paymentsGrpc),
-            RATE_LIMIT_DEFAULT_LIMIT: unlimited,
-            RATE_LIMIT_CHECKOUT_LIMIT: unlimited,
-            RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: unlimited,
-          },
+          ordersEnv(credentials, {
+            httpPort: http,
+            grpcPort: ordersGrpc[i],
+            databaseUrl: database.url(databases.orders),
+            paymentsTarget: target(paymentsGrpc),
+          }),
           http,
         ),
       ),

@@ -215,18 +215,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
       }
     : {};
-  const common = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    // No load balancer to wait for on shutdown, only the benchmark's own requests.
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    ...credentials.jwt,
-    ...credentials.grpc,
-    ...otel,
-  };
-  // The benchmark measures the services, not the rate limiter: one customer at full speed would
-  // otherwise get 429s within the first second.
-  const unlimited = '100000000';
   const processes: Partial<Stack['processes']> = {};
   const stopAll = async () => {
     for (const child of [processes.orders, processes.payments]) {
@@ -237,38 +225,31 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     processes.payments = await startService(
       'payments',
-      {
-        ...common,
-        OTEL_SERVICE_NAME: 'payments',
-        STRIPE_SECRET_KEY: 'sk_test_bench',
-        STRIPE_API_URL: stripe.url,
-        // The stand-in on loopback speaks plain HTTP; production refuses it without this switch.
-        STRIPE_ALLOW_INSECURE_API_URL: 'true',
-        STRIPE_WEBHOOK_SECRET: webhookSecret,
-        PAYMENTS_HTTP_PORT: String(ph),
-        PAYMENTS_GRPC_PORT: String(pgPort),
-        PAYMENTS_DATABASE_URL: database.url(databases.payments),
-        ORDERS_GRPC_URL: `127.0.0.1:${og}`,
-      },
+      paymentsEnv(credentials, {
+        stripeUrl: stripe.url,
+        webhookSecret,
+        httpPort: ph,
+        grpcPort: pgPort,
+        databaseUrl: database.url(databases.payments),
+        ordersTarget: `127.0.0.1:${og}`,
+        extra: otel,
+      }),
       ph,
     );
     processes.orders = await startService(
       'orders',
-      {
-        ...common,
-        OTEL_SERVICE_NAME: 'orders',
-        ORDERS_HTTP_PORT: String(oh),
-        ORDERS_GRPC_PORT: String(og),
-        ORDERS_DATABASE_URL: database.url(databases.orders),
-        PAYMENTS_GRPC_URL: `127.0.0.1:${pgPort}`,
-        // The circuit-open scenario trips the breaker once and measures it open for all its
-        // rounds; a half-open trial in between would measure retries instead.
-        PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS: String(60 * 60_000),
-        RATE_LIMIT_DEFAULT_LIMIT: unlimited,
-        RATE_LIMIT_CHECKOUT_LIMIT: unlimited,
-        RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: unlimited,
-        RATE_LIMIT_WEBHOOK_LIMIT: unlimited,
-      },
+      ordersEnv(credentials, {
+        httpPort: oh,
+        grpcPort: og,
+        databaseUrl: database.url(databases.orders),
+        paymentsTarget: `127.0.0.1:${pgPort}`,
+        extra: {
+          ...otel,
+          // The circuit-open scenario trips the breaker once and measures it open for all its
+          // rounds; a half-open trial in between would measure retries instead.
+          PAYMENTS_BREAKER_HALF_OPEN_AFTER_MS: String(60 * 60_000),
+        },
+      }),
       oh,
     );
   } catch (error) {
@@ -286,6 +267,76 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     processes: running,
     stopPayments: () => stopProcess(running.payments),
     stop: stopAll,
+  };
+}
+
+/** What every benchmarked process runs with: production, the run's credentials. */
+function productionEnv(credentials: Credentials, name: string): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    // No load balancer to wait for on shutdown, only the benchmark's own requests.
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+    OTEL_SERVICE_NAME: name,
+    ...credentials.jwt,
+    ...credentials.grpc,
+  };
+}
+
+/** payments as benchmarked: Stripe is the stand-in (plain HTTP on loopback). */
+export function paymentsEnv(
+  credentials: Credentials,
+  p: {
+    stripeUrl: string;
+    webhookSecret: string;
+    httpPort: number;
+    grpcPort: number;
+    databaseUrl: string;
+    ordersTarget: string;
+    extra?: NodeJS.ProcessEnv;
+  },
+): NodeJS.ProcessEnv {
+  return {
+    ...productionEnv(credentials, 'payments'),
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_API_URL: p.stripeUrl,
+    // The stand-in on loopback speaks plain HTTP; production refuses it without this switch.
+    STRIPE_ALLOW_INSECURE_API_URL: 'true',
+    STRIPE_WEBHOOK_SECRET: p.webhookSecret,
+    PAYMENTS_HTTP_PORT: String(p.httpPort),
+    PAYMENTS_GRPC_PORT: String(p.grpcPort),
+    PAYMENTS_DATABASE_URL: p.databaseUrl,
+    ORDERS_GRPC_URL: p.ordersTarget,
+    ...p.extra,
+  };
+}
+
+/**
+ * orders as benchmarked. The benchmark measures the services, not the rate limiter: one customer
+ * at full speed would otherwise get 429s within the first second.
+ */
+export function ordersEnv(
+  credentials: Credentials,
+  p: {
+    httpPort: number;
+    grpcPort: number;
+    databaseUrl: string;
+    paymentsTarget: string;
+    extra?: NodeJS.ProcessEnv;
+  },
+): NodeJS.ProcessEnv {
+  const unlimited = '100000000';
+  return {
+    ...productionEnv(credentials, 'orders'),
+    ORDERS_HTTP_PORT: String(p.httpPort),
+    ORDERS_GRPC_PORT: String(p.grpcPort),
+    ORDERS_DATABASE_URL: p.databaseUrl,
+    PAYMENTS_GRPC_URL: p.paymentsTarget,
+    RATE_LIMIT_DEFAULT_LIMIT: unlimited,
+    RATE_LIMIT_CHECKOUT_LIMIT: unlimited,
+    RATE_LIMIT_CHECKOUT_ADDRESS_LIMIT: unlimited,
+    RATE_LIMIT_WEBHOOK_LIMIT: unlimited,
+    ...p.extra,
   };
 }
 

@@ -1,19 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import { configureHttp, httpAdapter } from '#common/http.js';
-import { ServingState } from '#common/shutdown.js';
-import { grpcServerTools } from '#common/grpc-server.js';
+import { connectGrpcServer } from '#common/grpc-server.js';
 import { describeHttpLimits, warnOfUntrustedProxies } from '#common/http-limits.js';
-import { ServiceTokens, serviceAuthInterceptor, serviceAuthRefusals } from '#common/grpc-auth.js';
-import { serverChannelOptions } from '#common/grpc-channel.js';
-import { serverCredentials, warnOfPlaintextGrpc } from '#common/grpc-tls.js';
+import { warnOfPlaintextGrpc } from '#common/grpc-tls.js';
 import { createLogger, PinoNestLogger } from '#common/logging.js';
 import { prepareSchema } from '#common/migrations.js';
 import { useRequestLogging } from '#common/request-logging.js';
 import { useRateLimits } from '#common/rate-limit/rate-limiter.js';
 import { traceInstance } from '#observability/spans.js';
-import { grpcLoaderOptions, ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
+import { ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
 import { migrationTarget } from './database/database.options.js';
 import type { OrdersConfig } from './config.js';
@@ -42,32 +38,13 @@ export async function startOrdersApp(config: OrdersConfig): Promise<NestFastifyA
   enableCors(app, config.corsOrigins);
   useRequestLogging(app, logger);
   useRateLimits(app);
-  // The refusals counted since their last summary are logged when the application closes.
-  const refusals = serviceAuthRefusals();
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onClose', (_instance, done) => {
-      refusals.flush();
-      done();
-    });
-  app.connectMicroservice<GrpcOptions>({
-    transport: Transport.GRPC,
-    options: {
-      package: ORDERS_PACKAGE,
-      protoPath: ordersProtoPath(),
-      url: `${config.grpc.host}:${config.grpc.port}`,
-      loader: grpcLoaderOptions(),
-      gracefulShutdown: true,
-      credentials: serverCredentials(config.grpcTrust.tls),
-      channelOptions: {
-        ...serverChannelOptions(config.grpcChannel),
-        interceptors: [
-          serviceAuthInterceptor(new ServiceTokens(config.grpcTrust.callers), refusals),
-        ],
-      },
-      onLoadPackageDefinition: grpcServerTools(ORDER_SERVICE, app.get(ServingState)),
-    },
+  connectGrpcServer(app, {
+    package: ORDERS_PACKAGE,
+    service: ORDER_SERVICE,
+    protoPath: ordersProtoPath(),
+    listen: config.grpc,
+    trust: config.grpcTrust,
+    channel: config.grpcChannel,
   });
   if (config.nodeEnv === 'production') {
     warnOfUntrustedProxies(logger, config.trustedProxies);

@@ -2,7 +2,18 @@ import type { Server } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import type { ServingState } from './shutdown.js';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import { grpcLoaderOptions } from '#contracts/grpc.js';
+import {
+  type ServiceCredential,
+  ServiceTokens,
+  serviceAuthInterceptor,
+  serviceAuthRefusals,
+} from './grpc-auth.js';
+import { type GrpcChannelSettings, serverChannelOptions } from './grpc-channel.js';
+import { type ServerTls, serverCredentials } from './grpc-tls.js';
+import { ServingState } from './shutdown.js';
 
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
@@ -30,4 +41,47 @@ export function grpcServerTools(
     new ReflectionService(described, { services: [service, HEALTH_SERVICE] }).addToServer(server);
     serving.trackGrpcServer(server);
   };
+}
+
+/** Where and how a service's gRPC server listens, and whom it lets in. */
+export interface GrpcServerSettings {
+  /** The proto package and the fully qualified service it serves (`payments.v1.PaymentService`). */
+  package: string;
+  service: string;
+  protoPath: string;
+  listen: { host: string; port: number };
+  trust: { callers: ServiceCredential[]; tls: ServerTls | undefined };
+  channel: GrpcChannelSettings;
+}
+
+/**
+ * Connects the service's gRPC server to the app: service-token checks (refusals logged once per
+ * peer and window, the pending summary when the app closes), TLS when configured, the connection
+ * age and keepalive policy, graceful shutdown, health and reflection (grpcServerTools).
+ */
+export function connectGrpcServer(app: NestFastifyApplication, settings: GrpcServerSettings): void {
+  const refusals = serviceAuthRefusals();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onClose', (_instance, done) => {
+      refusals.flush();
+      done();
+    });
+  app.connectMicroservice<GrpcOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: settings.package,
+      protoPath: settings.protoPath,
+      url: `${settings.listen.host}:${settings.listen.port}`,
+      loader: grpcLoaderOptions(),
+      gracefulShutdown: true,
+      credentials: serverCredentials(settings.trust.tls),
+      channelOptions: {
+        ...serverChannelOptions(settings.channel),
+        interceptors: [serviceAuthInterceptor(new ServiceTokens(settings.trust.callers), refusals)],
+      },
+      onLoadPackageDefinition: grpcServerTools(settings.service, app.get(ServingState)),
+    },
+  });
 }
