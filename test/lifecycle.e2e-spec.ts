@@ -22,6 +22,7 @@ describe('payment lifecycle (end to end)', () => {
   let stack: Stack;
   let stripe: Stripe;
   let ordersDb: pg.Pool;
+  let paymentsDb: pg.Pool;
   let token: string;
 
   beforeAll(async () => {
@@ -36,11 +37,13 @@ describe('payment lifecycle (end to end)', () => {
       maxNetworkRetries: 0,
     });
     ordersDb = new pg.Pool({ connectionString: stack.ordersDb.url, max: 3 });
+    paymentsDb = new pg.Pool({ connectionString: stack.paymentsDb.url, max: 2 });
     token = await tokenFor('cus_lifecycle');
   });
 
   afterAll(async () => {
     await ordersDb.end();
+    await paymentsDb.end();
     await stack.stop();
   });
 
@@ -168,6 +171,18 @@ describe('payment lifecycle (end to end)', () => {
       );
       expect(rows).toHaveLength(1);
       expect(['reconciliation', 'payment_update']).toContain(rows[0].source);
+      // The refresh read the PaymentIntent with its charge expanded, as Stripe answers
+      // `expand[]=latest_charge`: the receipt comes from the Charge object, not a second call.
+      const charge = stack.stripe.charges().find((c) => c.payment_intent === intentOf(order));
+      expect(charge?.receipt_url).toMatch(/^https:\/\/pay\.stripe\.com\/receipts\//);
+      const payment = await paymentsDb.query<{ latest_charge_id: string; receipt_url: string }>(
+        'SELECT latest_charge_id, receipt_url FROM payments WHERE id = $1',
+        [order.payment!.id],
+      );
+      expect(payment.rows[0]).toEqual({
+        latest_charge_id: charge!.id,
+        receipt_url: charge!.receipt_url,
+      });
     } finally {
       stack.stripe.resumeWebhooks();
     }

@@ -15,6 +15,7 @@ import { registerCharges } from './charges.js';
 import type { Context } from './context.js';
 import { registerDisputes } from './disputes.js';
 import { EventLog, registerEvents } from './events.js';
+import { expandPaths, expandResponse } from './expand.js';
 import { FollowUps } from './follow-ups.js';
 import { FormDecodeError, decodeForm, type FormObject } from './form.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -450,8 +451,10 @@ export class StripeStandIn {
       }
     }
     try {
+      const expand = expandPaths(request.params);
       const { status, body } = await handler(request);
-      return { status, body: json(body), replayable: status < 500 };
+      const shaped = status < 300 ? expandResponse(body, expand, this.store) : body;
+      return { status, body: json(shaped), replayable: status < 500 };
     } catch (error) {
       return errorReply(error);
     }
