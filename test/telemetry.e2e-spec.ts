@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Stripe from 'stripe';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
@@ -6,10 +7,19 @@ import type { StripeStandIn } from '#stripe-stand-in/server.js';
 import { type OrderBody, postOrder } from './support/http.js';
 import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver.js';
 import { ProcessStack } from './support/process-stack.js';
+import { redisAnswers, TEST_REDIS_URL } from './support/redis.js';
 import { tokenFor } from './support/stack.js';
 
 const SERVER = 2;
 const CLIENT = 3;
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+// With a Redis at hand, the rate limits count in it and its spans can be checked too.
+const withRedis = await redisAnswers(TEST_REDIS_URL);
 
 /**
  * Both services as separate processes from dist/ with OpenTelemetry preloaded, exporting over
@@ -23,12 +33,16 @@ describe('telemetry (end to end, separate processes)', () => {
   let token: string;
 
   beforeAll(async () => {
+    const redis = withRedis
+      ? { REDIS_URL: TEST_REDIS_URL, RATE_LIMIT_KEY_PREFIX: `test:telemetry:${randomUUID()}:` }
+      : {};
     stack = await ProcessStack.start({
       otel: {
         OTEL_METRIC_EXPORT_INTERVAL: '500',
         OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
       },
-      orders: { PAYMENTS_BREAKER_THRESHOLD: '2' },
+      orders: { PAYMENTS_BREAKER_THRESHOLD: '2', ...redis },
+      payments: redis,
     });
     ({ receiver, stripe: stripeStandIn, ordersUrl } = stack);
     stripeStandIn.setWebhook(`${stack.paymentsUrl}/webhooks/stripe`, DEV_WEBHOOK_SECRET);
@@ -61,9 +75,10 @@ describe('telemetry (end to end, separate processes)', () => {
 
     const root = await receiver.waitFor(() =>
       receiver.spans.find(
-        (s) => s.service === 'orders' && s.kind === SERVER && s.name.startsWith('POST'),
+        (s) => s.service === 'orders' && s.kind === SERVER && s.name === 'POST /api/v1/orders',
       ),
     );
+    expect(root.attributes['http.route']).toBe('/api/v1/orders');
     // Each service exports in its own batches: wait until both sides of the gRPC hop and the
     // Stripe call have arrived, whichever export brought them.
     const spans = await receiver.waitFor(() => {
@@ -129,8 +144,51 @@ describe('telemetry (end to end, separate processes)', () => {
     ).toMatchObject({
       'stripe.request_id': expect.stringMatching(/^req_/),
     });
-    expect(root.attributes['http.route'] ?? root.attributes['url.path']).toBeDefined();
+    // The route is set on the HTTP server span itself: no second per-request span beside it.
+    expect(spans.find((s) => s.name === 'IdempotencyService.execute')!.parentSpanId).toBe(
+      root.spanId,
+    );
+    expect(
+      spans.filter((s) => s.service === 'orders' && s.kind !== CLIENT && !s.name.includes('.')),
+    ).toEqual([root]);
   });
+
+  it('names HTTP server spans after the route template, and leaves the probes untraced', async () => {
+    const response = await fetch(`${ordersUrl}/api/v1/orders/${checkout.order.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    const read = await receiver.waitFor(() =>
+      receiver.spans.find(
+        (s) =>
+          s.service === 'orders' &&
+          s.kind === SERVER &&
+          s.attributes['url.path'] === `/api/v1/orders/${checkout.order.id}`,
+      ),
+    );
+    expect(read.name).toBe('GET /api/v1/orders/:id');
+    expect(read.attributes['http.route']).toBe('/api/v1/orders/:id');
+    // ProcessStack waited for /health/ready of both services.
+    expect(
+      receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/health')),
+    ).toEqual([]);
+  });
+
+  (withRedis ? it : it.skip)(
+    `traces the rate-limit checks in Redis under the request they limit${withRedis ? '' : ` (skipped: no Redis answers at ${new URL(TEST_REDIS_URL).host}; set TEST_REDIS_URL)`}`,
+    () => {
+      const trace = receiver.trace(checkout.traceId);
+      const root = trace.find((s) => s.kind === SERVER && s.service === 'orders')!;
+      const redis = trace.filter((s) => s.attributes['db.system.name'] === 'redis');
+      expect(redis.length).toBeGreaterThan(0);
+      for (const span of redis) {
+        expect(span.kind).toBe(CLIENT);
+        expect(ancestors(span, trace)).toContain(root);
+        // The command only, never its arguments (the rate-limit keys).
+        expect(span.attributes['db.query.text']).toBe(span.name);
+      }
+    },
+  );
 
   it('links the webhook trace to the checkout and continues it to orders', async () => {
     const stripe = new Stripe(STAND_IN_STRIPE_KEY, {
@@ -148,6 +206,11 @@ describe('telemetry (end to end, separate processes)', () => {
           s.attributes['stripe.event_type'] === 'payment_intent.succeeded',
       ),
     );
+    const webhook = receiver
+      .trace(handled.traceId)
+      .find((s) => s.service === 'payments' && s.kind === SERVER)!;
+    expect(webhook.name).toBe('POST /webhooks/stripe');
+    expect(webhook.attributes['http.route']).toBe('/webhooks/stripe');
     const links = receiver.trace(handled.traceId).flatMap((s) => s.links);
     expect(links.map((l) => l.traceId)).toContain(checkout.traceId);
     expect(handled.traceId).not.toBe(checkout.traceId);
@@ -220,6 +283,48 @@ describe('telemetry (end to end, separate processes)', () => {
         'outbox.oldest_pending_age',
       ]),
     );
+    const routes = (service: string) =>
+      receiver.metrics
+        .filter((m) => m.service === service && m.name === 'http.server.request.duration')
+        .flatMap((m) => m.points.map((p) => p['http.route']));
+    expect(routes('orders')).toEqual(
+      expect.arrayContaining(['/api/v1/orders', '/api/v1/orders/:id']),
+    );
+    expect(routes('payments')).toContain('/webhooks/stripe');
+  });
+
+  it('exports the Node.js runtime metrics of each instance', async () => {
+    for (const service of ['orders', 'payments']) {
+      const names = await receiver.waitFor(() => {
+        const exported = receiver.metricNames.get(service);
+        return exported?.has('nodejs.eventloop.utilization') ? exported : undefined;
+      });
+      expect([...names]).toEqual(
+        expect.arrayContaining([
+          'nodejs.eventloop.delay.p99',
+          'nodejs.eventloop.utilization',
+          'v8js.memory.heap.used',
+        ]),
+      );
+    }
+  });
+
+  it('tells every span and metric which service, version, environment and instance sent it', () => {
+    const resources = [...receiver.spans, ...receiver.metrics].map((signal) => signal.resource);
+    expect(resources.length).toBeGreaterThan(0);
+    for (const resource of resources) {
+      expect(resource).toMatchObject({
+        'service.name': expect.stringMatching(/^(orders|payments)$/),
+        'service.version': VERSION,
+        'deployment.environment.name': 'test',
+        'service.instance.id': expect.any(String),
+      });
+    }
+    // Two processes, two instances (payments restarted once: three).
+    const instances = new Set(
+      resources.map((r) => `${String(r['service.name'])}/${String(r['service.instance.id'])}`),
+    );
+    expect(instances.size).toBe(3);
   });
 
   it('exports and logs none of the secrets', () => {
