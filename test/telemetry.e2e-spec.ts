@@ -6,7 +6,13 @@ import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common
 import type { StripeStandIn } from '#stripe-stand-in/server.js';
 import { type OrderBody, postOrder } from './support/http.js';
 import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver.js';
+import { keptResourceAttributes, labelName } from './support/collector-config.js';
 import { ProcessStack } from './support/process-stack.js';
+import {
+  prometheusName,
+  promqlNames,
+  readObservabilityDocs,
+} from './support/readme-observability.js';
 import { redisAnswers, TEST_REDIS_URL } from './support/redis.js';
 import { tokenFor } from './support/stack.js';
 
@@ -230,6 +236,37 @@ describe('telemetry (end to end, separate processes)', () => {
     expect(ancestors(delivered.server, delivered.trace)).toContain(delivered.relay);
   });
 
+  it('traces a refund as POST /api/v1/orders/:id/refunds, through payments to Stripe', async () => {
+    const refund = await fetch(`${ordersUrl}/api/v1/orders/${checkout.order.id}/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+      },
+      body: JSON.stringify({ amount: 100 }),
+    });
+    expect(refund.status).toBe(201);
+    const server = await receiver.waitFor(() =>
+      receiver.spans.find(
+        (s) =>
+          s.service === 'orders' &&
+          s.kind === SERVER &&
+          s.attributes['url.path'] === `/api/v1/orders/${checkout.order.id}/refunds`,
+      ),
+    );
+    expect(server.name).toBe('POST /api/v1/orders/:id/refunds');
+    expect(server.attributes['http.route']).toBe('/api/v1/orders/:id/refunds');
+    const stripeCall = await receiver.waitFor(() =>
+      receiver
+        .trace(server.traceId)
+        .find(
+          (s) => s.service === 'payments' && s.attributes['server.port'] === stripeStandIn.port,
+        ),
+    );
+    expect(ancestors(stripeCall, receiver.trace(server.traceId))).toContain(server);
+  });
+
   it('shows one span per gRPC attempt, and the open circuit', async () => {
     await stack.payments.stop();
     try {
@@ -325,6 +362,59 @@ describe('telemetry (end to end, separate processes)', () => {
       resources.map((r) => `${String(r['service.name'])}/${String(r['service.instance.id'])}`),
     );
     expect(instances.size).toBe(3);
+  });
+
+  it("exports every span, metric and label the README's Observability section names", async () => {
+    const docs = readObservabilityDocs();
+    expect(docs.spanNames).toEqual(
+      expect.arrayContaining(['POST /api/v1/orders', 'POST /webhooks/stripe']),
+    );
+    expect(docs.metrics.length).toBeGreaterThan(10);
+    expect(docs.queries.length).toBeGreaterThan(0);
+
+    const exported = new Set(receiver.spans.map((s) => s.name));
+    expect(docs.spanNames.filter((name) => !exported.has(name))).toEqual([]);
+
+    // Some metrics (GC, the runtime's) may come with a later export.
+    const documented = docs.metrics.map((m) => m.name);
+    await receiver.waitFor(() =>
+      documented.every((name) => receiver.metrics.some((m) => m.name === name)) ? true : undefined,
+    );
+    const labelsOf = new Map<string, Set<string>>();
+    for (const row of docs.metrics) {
+      const received = receiver.metrics.filter((m) => m.name === row.name);
+      expect({ metric: row.name, prometheus: prometheusName(received[0]) }).toEqual({
+        metric: row.name,
+        prometheus: row.prometheus,
+      });
+      const attributes = new Set(received.flatMap((m) => m.points.flatMap(Object.keys)));
+      expect({ metric: row.name, missing: row.labels.filter((l) => !attributes.has(l)) }).toEqual({
+        metric: row.name,
+        missing: [],
+      });
+      labelsOf.set(row.prometheus, new Set([...attributes].map(labelName)));
+    }
+
+    // Every name in the PromQL examples is a documented metric (a histogram's through its
+    // _bucket, _sum or _count series) or a label it has in Prometheus: its own attributes, the
+    // resource attributes the collector keeps, job and instance, and le for a bucket.
+    const resourceLabels = [...(keptResourceAttributes() ?? []), 'job', 'instance'].map(labelName);
+    for (const query of docs.queries) {
+      const names = promqlNames(query);
+      const series = names.filter((name) =>
+        [name, name.replace(/_(bucket|sum|count)$/, '')].some((base) => labelsOf.has(base)),
+      );
+      expect({ query, series: series.length }).not.toEqual({ query, series: 0 });
+      const allowed = new Set([
+        ...resourceLabels,
+        ...series.flatMap((name) => [
+          ...(labelsOf.get(name) ?? labelsOf.get(name.replace(/_(bucket|sum|count)$/, '')) ?? []),
+          ...(name.endsWith('_bucket') ? ['le'] : []),
+        ]),
+      ]);
+      const unknown = names.filter((name) => !series.includes(name) && !allowed.has(name));
+      expect({ query, unknown }).toEqual({ query, unknown: [] });
+    }
   });
 
   it('exports and logs none of the secrets', () => {
