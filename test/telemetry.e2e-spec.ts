@@ -174,6 +174,15 @@ describe('telemetry (end to end, separate processes)', () => {
     );
     expect(read.name).toBe('GET /api/v1/orders/:id');
     expect(read.attributes['http.route']).toBe('/api/v1/orders/:id');
+    // A path no route matches keeps the method alone: scanners cannot multiply span names or the
+    // duration metric's series.
+    const path = `/api/v1/${randomUUID()}`;
+    expect((await fetch(`${ordersUrl}${path}`)).status).toBe(404);
+    const unknown = await receiver.waitFor(() =>
+      receiver.spans.find((s) => s.kind === SERVER && s.attributes['url.path'] === path),
+    );
+    expect(unknown.name).toBe('GET');
+    expect(unknown.attributes['http.route']).toBeUndefined();
     // ProcessStack waited for /health/ready of both services.
     expect(
       receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/health')),
