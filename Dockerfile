@@ -40,6 +40,10 @@ COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 
 ARG SERVICE=orders
 ENV SERVICE=${SERVICE}
+# The telemetry's service.version, e.g. --build-arg SERVICE_VERSION=$(git describe --always);
+# empty: package.json's version.
+ARG SERVICE_VERSION=
+ENV SERVICE_VERSION=${SERVICE_VERSION}
 # Heap limits keep each service within 300 MB of RSS under load (docs/performance.md): without
 # them V8 sizes the old space from the host's memory, and the young generation up to 3 x 64 MB,
 # growing both long before it needs to collect. 16 MB semi-spaces cost no measurable throughput.

@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { loadPaymentsConfig } from '../apps/payments/src/config.js';
+import { serviceResource } from '../libs/observability/src/sdk.js';
+import { keptResourceAttributes } from './support/collector-config.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -688,6 +690,33 @@ describe('otel-collector-config.yaml', () => {
     );
   });
 
+  it('makes Prometheus labels of the service name, version, environment and instance only', () => {
+    expect(
+      mapping(exporters.prometheus, 'exporters.prometheus').resource_to_telemetry_conversion,
+    ).toEqual({
+      enabled: true,
+    });
+    const kept = keptResourceAttributes();
+    expect(kept?.sort()).toEqual(
+      [
+        'deployment.environment.name',
+        'service.instance.id',
+        'service.name',
+        'service.version',
+      ].sort(),
+    );
+    // The services set the version and the environment (OTEL_SERVICE_NAME the name, the SDK the
+    // instance id).
+    const resource = serviceResource({ NODE_ENV: 'production', SERVICE_VERSION: '1.2.3' });
+    expect(resource.attributes).toMatchObject({
+      'service.version': '1.2.3',
+      'deployment.environment.name': 'production',
+    });
+    // Traces keep the whole resource (host, process) for Jaeger.
+    const traceProcessors = texts(mapping(pipelines.traces, 'traces').processors, 'traces');
+    expect(traceProcessors.filter((id) => typeOf(id) === 'transform')).toEqual([]);
+  });
+
   it('sends traces to the jaeger service on a port Jaeger listens on (OTLP gRPC, plaintext)', () => {
     const ids = texts(mapping(pipelines.traces, 'traces').exporters, 'traces.exporters').filter(
       (id) => ['otlp', 'otlp_grpc'].includes(typeOf(id)),
@@ -767,6 +796,11 @@ describe('Dockerfile', () => {
     expect(existsSync(join(ROOT, 'libs/observability/src/register.ts'))).toBe(true);
     expect(stageInstructions('ARG').map((i) => i.args)).toContain('SERVICE=orders');
     expect(stageInstructions('ENV').map((i) => i.args)).toContain('SERVICE=${SERVICE}');
+    // The telemetry's service.version from the build (sdk.ts reads SERVICE_VERSION).
+    expect(stageInstructions('ARG').map((i) => i.args)).toContain('SERVICE_VERSION=');
+    expect(stageInstructions('ENV').map((i) => i.args)).toContain(
+      'SERVICE_VERSION=${SERVICE_VERSION}',
+    );
   });
 
   it('EXPOSEs the ports the services listen on and health-checks with a file the image has', () => {

@@ -5,27 +5,11 @@ import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { expectProblem, postOrder } from './support/http.js';
+import { redisAnswers, TEST_REDIS_URL } from './support/redis.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const LIMITS = { RATE_LIMIT_DEFAULT_LIMIT: '4', RATE_LIMIT_CHECKOUT_LIMIT: '2' };
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 const reachable = await redisAnswers(REDIS_URL);
 const describeWithRedis = reachable ? describe : describe.skip;

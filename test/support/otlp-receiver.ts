@@ -13,6 +13,19 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>;
   events: { name: string; attributes: Record<string, unknown> }[];
   links: { traceId: string; spanId: string }[];
+  /** The resource of the process that exported it (service.name, service.version, ...). */
+  resource: Record<string, unknown>;
+}
+
+/** One metric of one export, with the attributes of each of its data points. */
+export interface ReceivedMetric {
+  service: string;
+  name: string;
+  unit: string;
+  type: 'sum' | 'gauge' | 'histogram' | 'exponentialHistogram' | 'summary';
+  monotonic: boolean;
+  points: Record<string, unknown>[];
+  resource: Record<string, unknown>;
 }
 
 interface OtlpValue {
@@ -44,9 +57,22 @@ interface OtlpTraces {
 interface OtlpMetrics {
   resourceMetrics?: {
     resource?: { attributes?: OtlpAttribute[] };
-    scopeMetrics?: { metrics?: { name: string }[] }[];
+    scopeMetrics?: { metrics?: OtlpMetric[] }[];
   }[];
 }
+
+type OtlpPoints = { dataPoints?: { attributes?: OtlpAttribute[] }[] };
+interface OtlpMetric {
+  name: string;
+  unit?: string;
+  sum?: OtlpPoints & { isMonotonic?: boolean };
+  gauge?: OtlpPoints;
+  histogram?: OtlpPoints;
+  exponentialHistogram?: OtlpPoints;
+  summary?: OtlpPoints;
+}
+
+const METRIC_TYPES = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'] as const;
 
 function attributes(list: OtlpAttribute[] = []): Record<string, unknown> {
   return Object.fromEntries(
@@ -65,6 +91,7 @@ function attributes(list: OtlpAttribute[] = []): Record<string, unknown> {
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   readonly metricNames = new Map<string, Set<string>>();
+  readonly metrics: ReceivedMetric[] = [];
   readonly rawBodies: string[] = [];
   private constructor(private readonly server: Server) {}
 
@@ -116,7 +143,8 @@ export class OtlpReceiver {
 
   private addTraces(body: OtlpTraces): void {
     for (const resourceSpans of body.resourceSpans ?? []) {
-      const service = String(attributes(resourceSpans.resource?.attributes)['service.name']);
+      const resource = attributes(resourceSpans.resource?.attributes);
+      const service = String(resource['service.name']);
       for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
           this.spans.push({
@@ -132,6 +160,7 @@ export class OtlpReceiver {
               attributes: attributes(e.attributes),
             })),
             links: (span.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+            resource,
           });
         }
       }
@@ -140,10 +169,23 @@ export class OtlpReceiver {
 
   private addMetrics(body: OtlpMetrics): void {
     for (const resourceMetrics of body.resourceMetrics ?? []) {
-      const service = String(attributes(resourceMetrics.resource?.attributes)['service.name']);
+      const resource = attributes(resourceMetrics.resource?.attributes);
+      const service = String(resource['service.name']);
       const names = this.metricNames.get(service) ?? new Set<string>();
       for (const scope of resourceMetrics.scopeMetrics ?? []) {
-        for (const metric of scope.metrics ?? []) names.add(metric.name);
+        for (const metric of scope.metrics ?? []) {
+          names.add(metric.name);
+          const type = METRIC_TYPES.find((t) => metric[t] !== undefined) ?? 'gauge';
+          this.metrics.push({
+            service,
+            name: metric.name,
+            unit: metric.unit ?? '',
+            type,
+            monotonic: metric.sum?.isMonotonic ?? false,
+            points: (metric[type]?.dataPoints ?? []).map((point) => attributes(point.attributes)),
+            resource,
+          });
+        }
       }
       this.metricNames.set(service, names);
     }

@@ -59,25 +59,35 @@ export function observeCircuit(peer: string, state: () => string): void {
     );
 }
 
+const outboxParks = () =>
+  counter('outbox.parks', 'Payment notifications parked after permanent refusals by orders');
+
 /**
  * `outbox.pending`, `outbox.oldest_pending_age` and `outbox.parked`, read from the database when
  * metrics are collected. They describe the one shared outbox table, so every payments instance
- * reports the same values: aggregate them across instances with max (or read one instance),
- * never sum (two instances would show twice the parked notifications).
+ * reports the same values: aggregate them across instances with max, never sum (two instances
+ * would show twice the parked notifications). Each instance reports them rather than one elected
+ * reporter: no gap while a reporter fails over, and an instance that cannot read the table shows
+ * as a missing series. Their descriptions (Prometheus' HELP) say so.
  */
 export function observeOutbox(
   backlog: () => Promise<{ pending: number; oldestPendingSeconds: number; parked: number }>,
 ): void {
   const pending = meter().createObservableGauge('outbox.pending', {
-    description: 'Payment notifications orders has not accepted yet, still retried',
+    description:
+      'Payment notifications orders has not accepted yet, still retried (the shared table: max across instances)',
   });
   const oldest = meter().createObservableGauge('outbox.oldest_pending_age', {
-    description: 'Age of the oldest undelivered payment notification still retried',
+    description:
+      'Age of the oldest undelivered payment notification still retried (the shared table: max across instances)',
     unit: 's',
   });
   const parked = meter().createObservableGauge('outbox.parked', {
-    description: 'Payment notifications orders refused for good, waiting for an operator replay',
+    description:
+      'Payment notifications orders refused for good, waiting for an operator replay (the shared table: max across instances)',
   });
+  // From 0, so that the first park is an increase (and an alert on it fires).
+  outboxParks().add(0);
   meter().addBatchObservableCallback(
     async (result) => {
       const now = await backlog().catch(() => undefined);
@@ -92,5 +102,5 @@ export function observeOutbox(
 
 /** `outbox.parks`: notifications this instance parked (a per-instance count: sum it). */
 export function countOutboxParked(): void {
-  counter('outbox.parks', 'Payment notifications parked after permanent refusals by orders').add(1);
+  outboxParks().add(1);
 }
