@@ -5,6 +5,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { chromium } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
+import { DOCS_CONTENT_SECURITY_POLICY } from '../apps/orders/src/openapi/api-docs.controller.js';
+import { renderOpenApiDocument } from '../apps/orders/src/openapi/openapi.document.js';
+import { expectProblem } from './support/http.js';
 import { startTestOrders } from './support/stack.js';
 
 /**
@@ -18,6 +21,68 @@ if (!hasChromium) console.warn(`${CHROMIUM} not installed: the API explorer brow
 
 export const SCREENSHOT = resolve('test-artifacts/api-docs.png');
 
+/** orders alone on a fresh database (nothing listens for payments: the docs need none of it). */
+async function startOrders(env: NodeJS.ProcessEnv = {}) {
+  const [database, httpPort, grpcPort, paymentsPort] = await Promise.all([
+    createTestDatabase('orders'),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const app = await startTestOrders({
+    httpPort,
+    grpcPort,
+    databaseUrl: database.url,
+    paymentsUrl: `127.0.0.1:${paymentsPort}`,
+    env,
+  });
+  return { app, database, baseUrl: `http://127.0.0.1:${httpPort}` };
+}
+
+describe('API docs over HTTP', () => {
+  let on: Awaited<ReturnType<typeof startOrders>>;
+  let off: Awaited<ReturnType<typeof startOrders>>;
+
+  beforeAll(async () => {
+    [on, off] = await Promise.all([startOrders(), startOrders({ API_DOCS_ENABLED: 'false' })]);
+  });
+
+  afterAll(async () => {
+    for (const started of [on, off]) {
+      await started?.app.close();
+      await started?.database.drop();
+    }
+  });
+
+  it('serves the document the code renders (docs/openapi.json), rate-limited like any route', async () => {
+    const response = await fetch(`${on.baseUrl}/api/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('ratelimit-policy')).toContain('"default"');
+    expect(await response.text()).toBe(renderOpenApiDocument());
+  });
+
+  it("gives the explorer page its own CSP and keeps the API's everywhere else", async () => {
+    const page = await fetch(`${on.baseUrl}/api/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toBe(DOCS_CONTENT_SECURITY_POLICY);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    for (const path of ['/api/openapi.json', '/api/docs/swagger-ui-bundle.js', '/api/v1/orders']) {
+      const response = await fetch(`${on.baseUrl}${path}`);
+      expect(response.headers.get('content-security-policy')).toBe(
+        "default-src 'none';frame-ancestors 'none'",
+      );
+    }
+  });
+
+  it('answers 404 problems when API_DOCS_ENABLED=false', async () => {
+    for (const path of ['/api/openapi.json', '/api/docs', '/api/docs/swagger-ui-bundle.js']) {
+      await expectProblem(await fetch(`${off.baseUrl}${path}`), 404, '/problems/not-found');
+    }
+  });
+});
+
 describe('API explorer in a real browser', () => {
   let database: TestDatabase | undefined;
   let app: NestFastifyApplication | undefined;
@@ -25,21 +90,7 @@ describe('API explorer in a real browser', () => {
 
   beforeAll(async () => {
     if (!hasChromium) return;
-    const [db, httpPort, grpcPort, paymentsPort] = await Promise.all([
-      createTestDatabase('orders'),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    database = db;
-    // Nothing listens for payments: the explorer needs none of it.
-    app = await startTestOrders({
-      httpPort,
-      grpcPort,
-      databaseUrl: db.url,
-      paymentsUrl: `127.0.0.1:${paymentsPort}`,
-    });
-    baseUrl = `http://127.0.0.1:${httpPort}`;
+    ({ app, database, baseUrl } = await startOrders());
   });
 
   afterAll(async () => {
