@@ -153,6 +153,10 @@ const NOT_FOUND = {
   codes: ['not_found'],
   when: "No such order: unknown, malformed, or another customer's (indistinguishable on purpose)",
 } as const;
+const UNIMPLEMENTED = {
+  codes: ['unimplemented'],
+  when: 'payments does not implement the call (a version mismatch during a deploy)',
+} as const;
 const TOO_LARGE = { codes: ['payload_too_large'], when: 'A body over 64 KB' } as const;
 const NOT_JSON = {
   codes: ['unsupported_media_type'],
@@ -173,7 +177,9 @@ function responses(
     };
   }
   const cases: ProblemCases = { ...problems, 500: INTERNAL };
-  for (const status of Object.keys(cases).map(Number).sort()) {
+  for (const status of Object.keys(cases)
+    .map(Number)
+    .sort((a, b) => a - b)) {
     all[String(status)] = problemResponse(status, cases[status]!, traits);
   }
   return all;
@@ -231,6 +237,7 @@ const createOrder: ZodOpenApiOperationObject = {
         when: 'The body is invalid (each field in `errors`), the key was used with a different request, or payments or Stripe refused the payment',
       },
       429: RATE_LIMITED,
+      501: UNIMPLEMENTED,
       503: UNAVAILABLE,
     },
   ),
@@ -319,6 +326,7 @@ const cancelOrder: ZodOpenApiOperationObject = {
         when: 'A body other than `{}`, the key was used with a different request, or payments refused',
       },
       429: RATE_LIMITED,
+      501: UNIMPLEMENTED,
       503: UNAVAILABLE,
     },
   ),
@@ -381,6 +389,7 @@ const refundOrder: ZodOpenApiOperationObject = {
         when: 'The body is invalid, the key was used with a different request, or more than what remains was asked',
       },
       429: RATE_LIMITED,
+      501: UNIMPLEMENTED,
       503: UNAVAILABLE,
     },
   ),
