@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
+import { OpenApiContract } from './openapi-contract.js';
 
 export interface OrderBody {
   id: string;
@@ -30,8 +31,33 @@ export const cart = {
   ],
 };
 
-/** POSTs an order as a storefront does: bearer token, JSON, an Idempotency-Key. */
-export function postOrder(
+let contract: OpenApiContract | undefined;
+
+/**
+ * Fails unless the answer is one docs/openapi.json describes for the request (status, content
+ * type, required headers, body schema): the suites' helpers check the document as they go.
+ */
+export async function expectDocumented(
+  method: string,
+  path: string,
+  response: Response,
+): Promise<void> {
+  contract ??= new OpenApiContract();
+  const exchange = {
+    method,
+    url: path,
+    status: response.status,
+    headers: response.headers,
+    body: await response.clone().text(),
+  };
+  expect(contract.problemsWith(exchange)).toEqual([]);
+}
+
+/**
+ * POSTs an order as a storefront does: bearer token, JSON, an Idempotency-Key. The answer must be
+ * one the OpenAPI document lists.
+ */
+export async function postOrder(
   baseUrl: string,
   token: string,
   options: { key?: string | null; body?: unknown } = {},
@@ -42,11 +68,13 @@ export function postOrder(
   };
   const key = options.key === undefined ? randomUUID() : options.key;
   if (key !== null) headers['idempotency-key'] = key;
-  return fetch(`${baseUrl}/api/v1/orders`, {
+  const response = await fetch(`${baseUrl}/api/v1/orders`, {
     method: 'POST',
     headers,
     body: JSON.stringify(options.body ?? cart),
   });
+  await expectDocumented('POST', '/api/v1/orders', response);
+  return response;
 }
 
 /** Checks a problem+json answer and returns its body. */

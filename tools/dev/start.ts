@@ -122,8 +122,12 @@ async function main(): Promise<void> {
   ${storefront.token}`
       : `No development token: ${storefront.instructions}
   The commands below read it from $TOKEN.`;
+  // As orders decides it (apps/orders/src/config.ts): on unless production, or when asked.
+  const docs = setting('API_DOCS_ENABLED') ?? String(setting('NODE_ENV') !== 'production');
+  const docsInfo =
+    docs === 'true' ? `\n  API docs         http://localhost:${ports.ordersHttp}/api/docs` : '';
   console.log(`
-  Orders API       ${orders}
+  Orders API       ${orders}${docsInfo}
   Payments health  http://localhost:${ports.paymentsHttp}/health/ready
   Stripe           ${stripeInfo}
   Database         ${databaseInfo}

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConfigModule } from '#common/config.module.js';
+import { ApiDocsModule } from './openapi/api-docs.module.js';
 import { ORDERS_CONFIG, type OrdersConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
@@ -24,6 +25,7 @@ export class AppModule {
         WebhooksModule,
         ReconciliationModule,
         ordersRateLimits(),
+        ...(config.apiDocs.enabled ? [ApiDocsModule] : []),
       ],
     };
   }

@@ -63,6 +63,26 @@ describe(loadOrdersConfig.name, () => {
     );
   });
 
+  it('serves the API docs unless NODE_ENV=production, where API_DOCS_ENABLED=true turns them on', () => {
+    expect(loadOrdersConfig(base).apiDocs.enabled).toBe(true);
+    expect(loadOrdersConfig({ ...base, API_DOCS_ENABLED: 'false' }).apiDocs.enabled).toBe(false);
+    const production = {
+      ...base,
+      ...grpcTokens,
+      NODE_ENV: 'production',
+      JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'orders-api',
+    };
+    expect(loadOrdersConfig(production).apiDocs.enabled).toBe(false);
+    expect(loadOrdersConfig({ ...production, API_DOCS_ENABLED: 'true' }).apiDocs.enabled).toBe(
+      true,
+    );
+    expect(() => loadOrdersConfig({ ...base, API_DOCS_ENABLED: 'yes' })).toThrow(
+      'API_DOCS_ENABLED: must be true or false',
+    );
+  });
+
   it('refuses reconciliation settings that are not positive integers', () => {
     let caught: unknown;
     try {

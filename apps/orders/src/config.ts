@@ -60,6 +60,8 @@ const schema = z
     RECONCILE_PENDING_AFTER_MS: env.positiveInt(5 * 60_000),
     RECONCILE_BATCH_SIZE: env.positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
     CORS_ORIGINS: corsOriginsVariable(),
+    // GET /api/openapi.json and the explorer at /api/docs: on unless NODE_ENV=production.
+    API_DOCS_ENABLED: env.optionalBoolean(),
     RATE_LIMIT_DEFAULT_LIMIT: env.positiveInt(120),
     RATE_LIMIT_DEFAULT_WINDOW_MS: env.positiveInt(60_000),
     RATE_LIMIT_CHECKOUT_LIMIT: env.positiveInt(20),
@@ -146,6 +148,7 @@ const schema = z
       batchSize: value.RECONCILE_BATCH_SIZE,
     },
     corsOrigins: value.CORS_ORIGINS,
+    apiDocs: { enabled: value.API_DOCS_ENABLED ?? value.NODE_ENV !== 'production' },
     trustedProxies: value.TRUSTED_PROXIES,
     httpLimits: httpLimits(value),
     rateLimit: {

@@ -105,6 +105,15 @@ export const env = {
         .default(fallback ? 'true' : 'false')
         .transform((value) => value === 'true'),
     ),
+  /** `true` or `false`; undefined when unset, for settings whose default depends on others. */
+  optionalBoolean: () =>
+    z.preprocess(
+      emptyToUndefined,
+      z
+        .enum(['true', 'false'], { error: 'must be true or false' })
+        .optional()
+        .transform((value) => (value === undefined ? undefined : value === 'true')),
+    ),
   redisUrl: () =>
     z.preprocess(
       emptyToUndefined,

@@ -1,7 +1,33 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import type { HealthCheckResult } from '@nestjs/terminus';
+import { z } from 'zod';
 import { DomainError } from './errors.js';
 import type { ServingState } from './shutdown.js';
+
+const indicatorSchema = z.looseObject({
+  status: z.enum(['up', 'degraded', 'down']).meta({ description: "The check's outcome." }),
+});
+const indicatorsSchema = z.record(z.string(), indicatorSchema);
+/** terminus types `info` and `error` as partial records. */
+const someIndicatorsSchema = z.record(z.string(), indicatorSchema.optional());
+
+/**
+ * The body of a successful `/health/live` or `/health/ready` (terminus' HealthCheckResult): each
+ * check by name with its `status` and details. Not ready is a 503 problem instead.
+ */
+export const healthCheckSchema = z
+  .object({
+    status: z.enum(['ok', 'error', 'degraded', 'shutting_down']).meta({
+      description: '`ok` on every successful answer.',
+    }),
+    info: someIndicatorsSchema.optional().meta({ description: 'The checks that passed.' }),
+    error: someIndicatorsSchema.optional().meta({ description: 'The checks that failed.' }),
+    details: indicatorsSchema.meta({ description: 'Every check, passed or failed.' }),
+  })
+  .meta({ title: 'HealthCheck' });
+
+// What terminus answers fits the documented schema.
+true satisfies HealthCheckResult extends z.infer<typeof healthCheckSchema> ? true : false;
 
 /**
  * How long a readiness outcome, ready or not, answers every probe after its check settled.

@@ -1,14 +1,49 @@
+import { z } from 'zod';
 import type { ErrorCode, FieldError } from './errors.js';
 
-/** An RFC 9457 problem details object. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  errors?: FieldError[];
-}
+/** One invalid field of a refused request, as rendered in a problem (FieldError, errors.ts). */
+export const fieldErrorSchema = z
+  .object({
+    field: z.string().meta({
+      description: 'Where the problem is: a body path like `items[0].quantity`, or a header name.',
+      examples: ['items[0].quantity'],
+    }),
+    message: z
+      .string()
+      .meta({ description: 'What is wrong with it.', examples: ['must be at least 1'] }),
+  })
+  .meta({ title: 'FieldError' });
+
+/**
+ * An RFC 9457 problem details object: the body of every error. The OpenAPI document renders this
+ * schema; Problem is its type, so what buildProblem writes and what the document says are one.
+ */
+export const problemSchema = z
+  .object({
+    type: z.string().meta({
+      description:
+        'The problem type, a relative URI naming the error code (`/problems/<code>`); stable, meant for programs.',
+      examples: ['/problems/validation-failed'],
+    }),
+    title: z.string().meta({ description: 'A short summary of the problem type.' }),
+    status: z.number().int().min(400).max(599).meta({ description: 'The HTTP status code.' }),
+    detail: z.string().meta({ description: 'What went wrong with this request, for people.' }),
+    instance: z.string().meta({ description: 'The path of the request that failed.' }),
+    errors: z
+      .array(fieldErrorSchema)
+      .optional()
+      .meta({ description: 'Each invalid field (validation failures and bad headers only).' }),
+  })
+  .meta({ title: 'Problem' });
+
+export type Problem = z.infer<typeof problemSchema>;
+
+// The document's field errors are the errors' FieldError, both ways.
+true satisfies FieldError extends z.infer<typeof fieldErrorSchema>
+  ? z.infer<typeof fieldErrorSchema> extends FieldError
+    ? true
+    : false
+  : false;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

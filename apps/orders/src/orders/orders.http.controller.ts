@@ -17,7 +17,7 @@ import { type CancelOrderInput, cancelOrderSchema } from './dto/cancel-order.dto
 import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { sendOutcome } from '../idempotency/send-outcome.js';
-import { toOrderView, type OrderView } from './order.view.js';
+import { type OrderPage, toOrderView, type OrderView } from './order.view.js';
 import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
 import {
@@ -99,7 +99,7 @@ export class OrdersHttpController {
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodPipe(listOrdersQuerySchema)) query: ListOrdersQuery,
-  ): Promise<{ data: OrderView[]; nextCursor: string | null }> {
+  ): Promise<OrderPage> {
     const page = await this.orders.listOrders(principal, query);
     return { data: page.orders.map(toOrderView), nextCursor: page.nextCursor };
   }

@@ -11,7 +11,7 @@ import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { sendOutcome } from '../idempotency/send-outcome.js';
 import { toOrderView } from '../orders/order.view.js';
 import { type CreateRefundInput, createRefundSchema } from './dto/create-refund.dto.js';
-import { toRefundView } from './refund.view.js';
+import { type RefundResult, toRefundView } from './refund.view.js';
 import { RefundsService } from './refunds.service.js';
 
 @Controller('api/v1/orders')
@@ -43,10 +43,11 @@ export class RefundsHttpController {
       },
       async () => {
         const { refund, order } = await this.refunds.refund(principal, id, input, key);
+        const result: RefundResult = { refund: toRefundView(refund), order: toOrderView(order) };
         return {
           status: 201,
           headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify({ refund: toRefundView(refund), order: toOrderView(order) }),
+          body: JSON.stringify(result),
         };
       },
     );

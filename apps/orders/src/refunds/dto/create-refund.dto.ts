@@ -12,10 +12,15 @@ export const createRefundSchema = z.strictObject(
       .int('must be an integer number of minor units')
       .min(1, 'must be at least 1')
       .max(MAX_CHARGE_AMOUNT, `must be at most ${MAX_CHARGE_AMOUNT}`)
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          'Minor units to refund; without it, everything not yet refunded. More than what remains is a 422.',
+      }),
     reason: z
       .enum(REFUND_REASONS, { error: `must be one of ${REFUND_REASONS.join(', ')}` })
-      .optional(),
+      .optional()
+      .meta({ description: "Why, in Stripe's terms." }),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
 );
