@@ -23,6 +23,15 @@ export const DOCS_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * Swagger UI's own files are the same for every caller and change only with the package: a day
+ * in any cache, so the 1.7 MB bundle is not fetched again on every visit. Everything else,
+ * the document and the page included, stays `no-store`.
+ */
+export const DOCS_ASSET_CACHE_CONTROL = 'public, max-age=86400';
+
+export const DOCS_ASSETS = [`${DOCS_PATH}/swagger-ui.css`, `${DOCS_PATH}/swagger-ui-bundle.js`];
+
 const assets = new Map<string, Buffer>();
 
 /** Swagger UI's files, shipped in the swagger-ui-dist package: nothing is fetched from a CDN. */
@@ -93,12 +102,14 @@ export class ApiDocsController {
 
   @Get(`${DOCS_PATH.slice(1)}/swagger-ui.css`)
   @Header('content-type', 'text/css; charset=utf-8')
+  @Header('cache-control', DOCS_ASSET_CACHE_CONTROL)
   css(): Buffer {
     return swaggerUi('swagger-ui.css');
   }
 
   @Get(`${DOCS_PATH.slice(1)}/swagger-ui-bundle.js`)
   @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('cache-control', DOCS_ASSET_CACHE_CONTROL)
   bundle(): Buffer {
     return swaggerUi('swagger-ui-bundle.js');
   }
