@@ -10,6 +10,7 @@
 // reference untraced and traced; each on/off pair runs back to back, so the VM's drift falls on
 // both halves of a ratio alike.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,6 +40,7 @@ import {
   startOtlpSink,
   startStack,
   tracingEnv,
+  type OtlpSink,
   type Stack,
 } from './stack.js';
 
@@ -61,6 +63,11 @@ interface TracingMode {
   key: string;
   target: Target;
   processes: readonly [string, string];
+  /** Where it exports, when traced. */
+  sink?: OtlpSink;
+  /** Checkouts answered in all its phases, warm-up included, and the bytes it exported then. */
+  sent: number;
+  exportedBytes?: number;
 }
 
 /** Tracing on against off: throughput ratio and each process's CPU per checkout, in ms. */
@@ -68,6 +75,8 @@ interface TracingCost {
   ratio: number;
   min: number;
   max: number;
+  /** OTLP sent per checkout (spans, and metrics every 60 s), in KB. */
+  exportedKbPerCheckout: number | null;
   ordersCpuMs: { off: number; on: number; added: number };
   paymentsCpuMs: { off: number; on: number; added: number };
 }
@@ -168,20 +177,28 @@ try {
   cleanups.push(() => main.stop());
   let traced: Stack | undefined;
   let sampled: Stack | undefined;
-  let sinkUrl: string | undefined;
+  // One sink per traced checkout: what each exports, per checkout, is worth seeing.
+  const sinks: Partial<Record<'traced' | 'sampled' | 'reference', OtlpSink>> = {};
   if (has('tracing')) {
-    const sink = await startOtlpSink();
-    cleanups.push(() => sink.stop());
-    sinkUrl = sink.url;
+    for (const name of ['traced', 'sampled', 'reference'] as const) {
+      const sink = await startOtlpSink();
+      cleanups.push(() => sink.stop());
+      sinks[name] = sink;
+    }
     log('starting a second stack with tracing on (every request, OTLP to a local sink)');
-    traced = await startStack({ label: 'traced', database, credentials, otlpEndpoint: sink.url });
+    traced = await startStack({
+      label: 'traced',
+      database,
+      credentials,
+      otlpEndpoint: sinks.traced!.url,
+    });
     cleanups.push(() => traced!.stop());
     log(`starting a third stack with tracing on, ${SAMPLING_RATIO * 100} % of traces sampled`);
     sampled = await startStack({
       label: 'sampled',
       database,
       credentials,
-      otlpEndpoint: sink.url,
+      otlpEndpoint: sinks.sampled!.url,
       samplingRatio: SAMPLING_RATIO,
     });
     cleanups.push(() => sampled!.stop());
@@ -200,7 +217,7 @@ try {
     if (typeof loaded === 'string') {
       referenceStatus = `not available (${loaded})`;
     } else {
-      const startReference = async (label: string, suffix: string, telemetry?: typeof sinkUrl) => {
+      const startReference = async (label: string, suffix: string, otlpEndpoint?: string) => {
         // Its own stand-in, without a webhook endpoint: nothing of ours runs while it is measured.
         const stripe = await StripeStandIn.start({ port: 0 });
         cleanups.push(() => stripe.stop());
@@ -211,7 +228,7 @@ try {
           jwtPublicKeyPem: credentials.jwt.JWT_PUBLIC_KEY,
           jwtIssuer: credentials.jwt.JWT_ISSUER,
           jwtAudience: credentials.jwt.JWT_AUDIENCE,
-          telemetry: telemetry === undefined ? undefined : tracingEnv(telemetry),
+          telemetry: otlpEndpoint === undefined ? undefined : tracingEnv(otlpEndpoint),
         });
         cleanups.push(() => running.stop());
         // startReference returns [orders, payments].
@@ -224,9 +241,13 @@ try {
       };
       log('starting the reference');
       reference = await startReference('reference', '');
-      if (sinkUrl) {
+      if (sinks.reference) {
         log('starting a second reference with tracing on (our SDK preloaded, the same settings)');
-        tracedReference = await startReference('reference, tracing on', ' (tracing on)', sinkUrl);
+        tracedReference = await startReference(
+          'reference, tracing on',
+          ' (tracing on)',
+          sinks.reference.url,
+        );
       }
       referenceStatus = 'available';
     }
@@ -301,22 +322,37 @@ try {
     if (!traced || !sampled) return [];
     const ourProcesses = ['orders', 'payments'] as const;
     const modes: TracingMode[] = [
-      { key: 'tracing on', target: stackTarget(traced, 'tracing on'), processes: ourProcesses },
-      { key: 'tracing off', target: ours, processes: ourProcesses },
+      {
+        key: 'tracing on',
+        target: stackTarget(traced, 'tracing on'),
+        processes: ourProcesses,
+        sink: sinks.traced,
+        sent: 0,
+      },
+      { key: 'tracing off', target: ours, processes: ourProcesses, sent: 0 },
       {
         key: 'tracing sampled',
         target: stackTarget(sampled, `tracing ${SAMPLING_RATIO * 100} %`),
         processes: ourProcesses,
+        sink: sinks.sampled,
+        sent: 0,
       },
     ];
     if (reference && tracedReference) {
       const refProcesses = (target: Target) => Object.keys(target.pids) as [string, string];
       modes.push(
-        { key: 'reference tracing off', target: reference, processes: refProcesses(reference) },
+        {
+          key: 'reference tracing off',
+          target: reference,
+          processes: refProcesses(reference),
+          sent: 0,
+        },
         {
           key: 'reference tracing on',
           target: tracedReference,
           processes: refProcesses(tracedReference),
+          sink: sinks.reference,
+          sent: 0,
         },
       );
     }
@@ -325,20 +361,26 @@ try {
   if (tracingModes.length) {
     const tracingPhase = { ...phase, durationMs: settings.tracingPhaseMs };
     log('[warm-up] JIT, pools and caches of every tracing mode');
-    for (const { target } of tracingModes) {
-      await checkout(target, 32, { ...phase, durationMs: Math.min(2000, phase.durationMs) });
-      await target.settled?.();
+    for (const mode of tracingModes) {
+      const warmUp = { ...phase, durationMs: Math.min(2000, phase.durationMs) };
+      mode.sent += (await checkout(mode.target, 32, warmUp)).requests;
+      await mode.target.settled?.();
     }
     for (let round = 1; round <= settings.tracingRounds; round++) {
       log(`[tracing, checkout c=32] round ${round}/${settings.tracingRounds}`);
       // Reversed every other round: a trend within a round cancels out over two; each on/off
       // pair (ours, the reference's) and ours off/sampled stay back to back either way.
       const order = round % 2 ? tracingModes : [...tracingModes].reverse();
-      for (const { key, target } of order) {
-        add(key, await checkout(target, 32, tracingPhase));
-        await target.settled?.();
+      for (const mode of order) {
+        const result = await checkout(mode.target, 32, tracingPhase);
+        add(mode.key, result);
+        mode.sent += result.requests;
+        await mode.target.settled?.();
       }
     }
+    // The batch span processors export every 5 s (OTEL_BSP_SCHEDULE_DELAY): the last spans too.
+    await sleep(5500);
+    for (const mode of tracingModes) mode.exportedBytes = mode.sink?.bytes();
   }
   if (has('checkout-c1')) {
     for (const round of rounds) {
@@ -458,6 +500,8 @@ try {
       ratio: median(ratios),
       min: Math.min(...ratios),
       max: Math.max(...ratios),
+      exportedKbPerCheckout:
+        on.exportedBytes === undefined ? null : on.exportedBytes / 1024 / on.sent,
       ordersCpuMs: cpu(0),
       paymentsCpuMs: cpu(1),
     };
@@ -557,7 +601,7 @@ try {
       cost
         ? `  ${name.padEnd(18)} ${what} ${cost.ratio.toFixed(2)} (rounds ${cost.min.toFixed(2)}-` +
           `${cost.max.toFixed(2)}); CPU ms per checkout, orders ${cpu(cost.ordersCpuMs)}, ` +
-          `payments ${cpu(cost.paymentsCpuMs)}`
+          `payments ${cpu(cost.paymentsCpuMs)}; OTLP ${cost.exportedKbPerCheckout?.toFixed(2) ?? 'n/a'} KB per checkout`
         : `  ${name.padEnd(18)} not measured (reference: ${referenceStatus})`;
     return [
       `tracing: checkout c=32 throughput, traced against untraced (every request traced unless ` +

@@ -353,10 +353,18 @@ export function ordersEnv(
   };
 }
 
+export interface OtlpSink {
+  url: string;
+  /** Bytes of the export requests' bodies received so far: what a collector would be sent. */
+  bytes(): number;
+  stop(): Promise<void>;
+}
+
 /** A local OTLP/HTTP endpoint that accepts and discards everything: the tracing cost's sink. */
-export async function startOtlpSink(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startOtlpSink(): Promise<OtlpSink> {
+  let received = 0;
   const sink: Server = createServer((request, response) => {
-    request.resume();
+    request.on('data', (chunk: Buffer) => (received += chunk.length));
     request.on('end', () =>
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
     );
@@ -364,6 +372,7 @@ export async function startOtlpSink(): Promise<{ url: string; stop(): Promise<vo
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+    bytes: () => received,
     stop: () =>
       new Promise<void>((resolve) => {
         sink.close(() => resolve());
