@@ -4,9 +4,12 @@ import { exportSPKI, generateKeyPair, type KeyObject, SignJWT } from 'jose';
 import pg from 'pg';
 import { startReference, type RunningReference } from '../bench/reference/start.js';
 import { StripeStandIn } from '../tools/stripe-stand-in/server.js';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
 const ISSUER = 'https://reference.test/';
 const AUDIENCE = 'orders-api';
+const SERVER = 2;
+const CLIENT = 3;
 const cart = {
   currency: 'usd',
   items: [
@@ -39,8 +42,9 @@ describe('the benchmark reference checkout', () => {
   let publicKeyPem: string;
   const databases: string[] = [];
 
-  const start = () =>
+  const start = (telemetry?: Record<string, string>) =>
     startReference({
+      telemetry,
       postgresUrl: adminUrl,
       createDatabase: async (name) => {
         databases.push(name);
@@ -61,8 +65,8 @@ describe('the benchmark reference checkout', () => {
       .setExpirationTime('5m')
       .sign(key);
 
-  const checkout = async (token: string, key: string, body: unknown = cart) =>
-    fetch(`${reference.url}/api/v1/orders`, {
+  const checkout = async (token: string, key: string, body: unknown = cart, url = reference.url) =>
+    fetch(`${url}/api/v1/orders`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
@@ -191,6 +195,65 @@ describe('the benchmark reference checkout', () => {
       body: JSON.stringify(cart),
     });
     expect(response.status).toBe(400);
+  });
+
+  it('traces with the services SDK preloaded when given OTEL_* settings: one trace over both', async () => {
+    const receiver = await OtlpReceiver.start();
+    const traced = await start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
+    });
+    try {
+      const response = await checkout(
+        await tokenFor('cus_ref_traced'),
+        randomUUID(),
+        cart,
+        traced.url,
+      );
+      expect(response.status).toBe(201);
+
+      const root = await receiver.waitFor(() =>
+        receiver.spans.find((s) => s.service === 'reference-orders' && s.kind === SERVER),
+      );
+      // Each process exports in its own batches: wait for every hop, whichever export brings it.
+      const hops = {
+        'orders HTTP server': (s: ReceivedSpan) =>
+          s.service === 'reference-orders' && s.kind === SERVER,
+        'orders SQL': (s: ReceivedSpan) =>
+          s.service === 'reference-orders' && s.attributes['db.system.name'] === 'postgresql',
+        'orders gRPC client': (s: ReceivedSpan) =>
+          s.service === 'reference-orders' && s.kind === CLIENT && s.name.endsWith('CreatePayment'),
+        'payments gRPC server': (s: ReceivedSpan) =>
+          s.service === 'reference-payments' &&
+          s.kind === SERVER &&
+          s.name.endsWith('CreatePayment'),
+        'payments SQL': (s: ReceivedSpan) =>
+          s.service === 'reference-payments' && s.attributes['db.system.name'] === 'postgresql',
+        'payments HTTP client to Stripe': (s: ReceivedSpan) =>
+          s.service === 'reference-payments' &&
+          s.kind === CLIENT &&
+          s.attributes['server.port'] === stripe.port,
+      };
+      const trace = await receiver
+        .waitFor(() => {
+          const spans = receiver.trace(root.traceId);
+          return Object.values(hops).every((hop) => spans.some(hop)) ? spans : undefined;
+        })
+        .catch(() => receiver.trace(root.traceId));
+
+      expect(
+        Object.entries(hops)
+          .filter(([, hop]) => trace.some(hop))
+          .map(([name]) => name),
+      ).toEqual(Object.keys(hops));
+    } finally {
+      await traced.stop();
+      await receiver.stop();
+    }
   });
 
   it('ends both of its processes when stopped', async () => {

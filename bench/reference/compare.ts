@@ -189,7 +189,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The product in production mode, tracing off: the recipe of bench/tracing-overhead.ts. */
+/** The product in production mode, tracing off: as bench/suite/stack.ts starts it. */
 async function startProduct(
   postgresUrl: (database?: string) => string,
   stripe: StripeStandIn,

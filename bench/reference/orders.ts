@@ -6,12 +6,13 @@
 // benchmark can show the product's checkout as a fraction of what this machine does with this
 // design and no framework around it.
 //
-// Deliberately left out: NestJS, Fastify and TypeORM, telemetry (no tracing, metrics or logs), rate
-// limiting, retries and the circuit breaker, taking over an expired key lock (a key still in
-// flight answers 409), resuming an order after a failed payment call (the key is released, the
-// order stays `pending_payment`), problem+json details, security headers, CORS, graceful drain,
-// config validation, every other route. Validation is the minimum that keeps bad input out of the
-// SQL.
+// Deliberately left out: NestJS, Fastify and TypeORM, telemetry of its own (no spans, metrics or
+// logs in this code; start.ts can preload the services' SDK, whose instrumentations then trace its
+// HTTP, gRPC and SQL as they trace the product's), rate limiting, retries and the circuit breaker,
+// taking over an expired key lock (a key still in flight answers 409), resuming an order after a
+// failed payment call (the key is released, the order stays `pending_payment`), problem+json
+// details, security headers, CORS, graceful drain, config validation, every other route.
+// Validation is the minimum that keeps bad input out of the SQL.
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';

@@ -4,10 +4,10 @@
 // Stripe call (POST /v1/payment_intents as the stripe SDK sends it), so the benchmark can show what
 // this machine does with this design and no framework around it.
 //
-// Deliberately left out: NestJS and TypeORM, telemetry (no tracing, metrics or logs), TLS, the
-// other PaymentService methods (UNIMPLEMENTED), gRPC health, webhooks and the outbox, Stripe error
-// mapping, retries and timeouts beyond one deadline, graceful drain, config validation. Validation
-// is the minimum that keeps bad input out of the SQL.
+// Deliberately left out: NestJS and TypeORM, telemetry of its own (start.ts can preload the
+// services' SDK, see orders.ts), TLS, the other PaymentService methods (UNIMPLEMENTED), gRPC
+// health, webhooks and the outbox, Stripe error mapping, retries and timeouts beyond one deadline,
+// graceful drain, config validation. Validation is the minimum that keeps bad input out of the SQL.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';

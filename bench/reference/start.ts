@@ -20,6 +20,13 @@ export interface ReferenceOptions {
   jwtPublicKeyPem: string;
   jwtIssuer: string;
   jwtAudience: string;
+  /**
+   * OTEL_* variables for both processes. Given, each process preloads the services' own
+   * `dist/libs/observability/src/register.js` with them: the same SDK and instrumentations as the
+   * product (those with nothing to patch here, as Fastify's, stay inert), and no spans of its own.
+   * OTEL_SERVICE_NAME defaults to `reference-orders` and `reference-payments`.
+   */
+  telemetry?: Record<string, string>;
 }
 
 export interface RunningReference {
@@ -54,13 +61,34 @@ async function migrate(url: string, migrations: DataSourceOptions['migrations'])
   }
 }
 
-async function spawnReady(name: string, env: Record<string, string>): Promise<ChildProcess> {
+// The preload the services' processes start with (Dockerfile, bench/suite/stack.ts), then the
+// reference's own: node:http loaded as the product's libraries load it (see instrument-http.ts).
+const TRACED = [
+  '--import',
+  fileURLToPath(new URL('../../libs/observability/src/register.js', COMPILED)),
+  '--import',
+  fileURLToPath(new URL('instrument-http.js', COMPILED)),
+];
+
+async function spawnReady(
+  name: string,
+  env: Record<string, string>,
+  telemetry: Record<string, string> | undefined,
+): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL(`${name}.js`, COMPILED)), [], {
     // Not the caller's flags (fork's default): BENCH_CPU_PROF=<dir> asks for CPU profiles.
-    execArgv: process.env.BENCH_CPU_PROF
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-      : [],
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+    execArgv: [
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
+      ...(telemetry ? TRACED : []),
+    ],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      ...(telemetry && { OTEL_SERVICE_NAME: `reference-${name}`, ...telemetry }),
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const timeout = AbortSignal.timeout(START_TIMEOUT_MS);
@@ -94,24 +122,32 @@ export async function startReference(options: ReferenceOptions): Promise<Running
 
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const serviceToken = randomBytes(24).toString('base64url');
-  const payments = await spawnReady('payments', {
-    REF_GRPC_PORT: String(grpcPort),
-    REF_DATABASE_URL: options.postgresUrl(databases.payments),
-    REF_STRIPE_URL: options.stripeUrl,
-    REF_STRIPE_SECRET_KEY: 'sk_test_reference',
-    REF_INBOUND_TOKEN: serviceToken,
-  });
+  const payments = await spawnReady(
+    'payments',
+    {
+      REF_GRPC_PORT: String(grpcPort),
+      REF_DATABASE_URL: options.postgresUrl(databases.payments),
+      REF_STRIPE_URL: options.stripeUrl,
+      REF_STRIPE_SECRET_KEY: 'sk_test_reference',
+      REF_INBOUND_TOKEN: serviceToken,
+    },
+    options.telemetry,
+  );
   let orders: ChildProcess;
   try {
-    orders = await spawnReady('orders', {
-      REF_HTTP_PORT: String(httpPort),
-      REF_DATABASE_URL: options.postgresUrl(databases.orders),
-      REF_PAYMENTS_GRPC_URL: `127.0.0.1:${grpcPort}`,
-      REF_PAYMENTS_TOKEN: serviceToken,
-      REF_JWT_PUBLIC_KEY: options.jwtPublicKeyPem,
-      REF_JWT_ISSUER: options.jwtIssuer,
-      REF_JWT_AUDIENCE: options.jwtAudience,
-    });
+    orders = await spawnReady(
+      'orders',
+      {
+        REF_HTTP_PORT: String(httpPort),
+        REF_DATABASE_URL: options.postgresUrl(databases.orders),
+        REF_PAYMENTS_GRPC_URL: `127.0.0.1:${grpcPort}`,
+        REF_PAYMENTS_TOKEN: serviceToken,
+        REF_JWT_PUBLIC_KEY: options.jwtPublicKeyPem,
+        REF_JWT_ISSUER: options.jwtIssuer,
+        REF_JWT_AUDIENCE: options.jwtAudience,
+      },
+      options.telemetry,
+    );
   } catch (error) {
     await stopChild(payments);
     throw error;

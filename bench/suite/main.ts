@@ -3,7 +3,14 @@
 // each scenario for BENCH_DURATION_MS per round, BENCH_ROUNDS rounds, medians reported. Progress
 // goes to stderr, the table to stdout, the figures to bench/results/latest.json (or BENCH_OUTPUT).
 // Loopback only; every phase is bounded in time. Missed targets are reported, not fatal.
+//
+// The tracing scenario measures what tracing costs against an anchor: the raw-library reference
+// (bench/reference) with the same SDK and instrumentations preloaded. Five checkouts take turns in
+// each of its rounds: ours traced, ours untraced, ours with a sampled share of traces, the
+// reference untraced and traced; each on/off pair runs back to back, so the VM's drift falls on
+// both halves of a ratio alike.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,6 +39,8 @@ import {
   startDatabaseServer,
   startOtlpSink,
   startStack,
+  tracingEnv,
+  type OtlpSink,
   type Stack,
 } from './stack.js';
 
@@ -48,6 +57,29 @@ const SCENARIOS = [
   'reference',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
+
+/** One checkout of the tracing scenario: its results key and its orders and payments processes. */
+interface TracingMode {
+  key: string;
+  target: Target;
+  processes: readonly [string, string];
+  /** Where it exports, when traced. */
+  sink?: OtlpSink;
+  /** Checkouts answered in all its phases, warm-up included, and the bytes it exported then. */
+  sent: number;
+  exportedBytes?: number;
+}
+
+/** Tracing on against off: throughput ratio and each process's CPU per checkout, in ms. */
+interface TracingCost {
+  ratio: number;
+  min: number;
+  max: number;
+  /** OTLP sent per checkout (spans, and metrics every 60 s), in KB. */
+  exportedKbPerCheckout: number | null;
+  ordersCpuMs: { off: number; on: number; added: number };
+  paymentsCpuMs: { off: number; on: number; added: number };
+}
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -68,11 +100,7 @@ function selectedScenarios(): Set<Scenario> {
     chosen.add(name as Scenario);
   }
   // These need the orders checkout creates, or are compared with it.
-  if (
-    ['replay', 'read', 'webhook', 'tracing', 'reference', 'fleet'].some((s) =>
-      chosen.has(s as Scenario),
-    )
-  )
+  if (['replay', 'read', 'webhook', 'reference', 'fleet'].some((s) => chosen.has(s as Scenario)))
     chosen.add('checkout');
   return chosen;
 }
@@ -86,6 +114,8 @@ interface ReferenceModule {
     jwtPublicKeyPem: string;
     jwtIssuer: string;
     jwtAudience: string;
+    /** OTEL_* settings: given, both processes preload the services' SDK with them. */
+    telemetry?: Record<string, string>;
   }): Promise<{ url: string; pids: number[]; stop(): Promise<void> }>;
 }
 
@@ -99,9 +129,16 @@ async function loadReference(): Promise<ReferenceModule | string> {
   }
 }
 
+/** The share of traces the sampled mode of the tracing scenario keeps. */
+const SAMPLING_RATIO = 0.1;
+
+const durationMs = positiveInt('BENCH_DURATION_MS', 5000);
 const settings = {
-  durationMs: positiveInt('BENCH_DURATION_MS', 5000),
+  durationMs,
   rounds: positiveInt('BENCH_ROUNDS', 3),
+  // Shorter phases and more rounds than the others: a ratio of two adjacent phases, many times.
+  tracingRounds: positiveInt('BENCH_TRACING_ROUNDS', 6),
+  tracingPhaseMs: positiveInt('BENCH_TRACING_PHASE_MS', Math.min(2500, durationMs)),
   scenarios: selectedScenarios(),
   output: resolve(process.env.BENCH_OUTPUT ?? join(ROOT, 'bench/results/latest.json')),
 };
@@ -139,12 +176,32 @@ try {
   const main = await startStack({ label: 'main', database, credentials });
   cleanups.push(() => main.stop());
   let traced: Stack | undefined;
+  let sampled: Stack | undefined;
+  // One sink per traced checkout: what each exports, per checkout, is worth seeing.
+  const sinks: Partial<Record<'traced' | 'sampled' | 'reference', OtlpSink>> = {};
   if (has('tracing')) {
-    const sink = await startOtlpSink();
-    cleanups.push(() => sink.stop());
+    for (const name of ['traced', 'sampled', 'reference'] as const) {
+      const sink = await startOtlpSink();
+      cleanups.push(() => sink.stop());
+      sinks[name] = sink;
+    }
     log('starting a second stack with tracing on (every request, OTLP to a local sink)');
-    traced = await startStack({ label: 'traced', database, credentials, otlpEndpoint: sink.url });
+    traced = await startStack({
+      label: 'traced',
+      database,
+      credentials,
+      otlpEndpoint: sinks.traced!.url,
+    });
     cleanups.push(() => traced!.stop());
+    log(`starting a third stack with tracing on, ${SAMPLING_RATIO * 100} % of traces sampled`);
+    sampled = await startStack({
+      label: 'sampled',
+      database,
+      credentials,
+      otlpEndpoint: sinks.sampled!.url,
+      samplingRatio: SAMPLING_RATIO,
+    });
+    cleanups.push(() => sampled!.stop());
   }
   let fleet: FleetStack | undefined;
   if (has('fleet')) {
@@ -153,34 +210,46 @@ try {
     cleanups.push(() => fleet!.stop());
   }
   let reference: Target | undefined;
+  let tracedReference: Target | undefined;
   let referenceStatus = 'not selected';
-  if (has('reference')) {
+  if (has('reference') || has('tracing')) {
     const loaded = await loadReference();
     if (typeof loaded === 'string') {
       referenceStatus = `not available (${loaded})`;
     } else {
-      log('starting the reference');
-      // Its own stand-in, without a webhook endpoint: nothing of ours runs while it is measured.
-      const stripe = await StripeStandIn.start({ port: 0 });
-      cleanups.push(() => stripe.stop());
-      const running = await loaded.startReference({
-        postgresUrl: (name) => database.url(name),
-        createDatabase: (name) => database.create(name),
-        stripeUrl: stripe.url,
-        jwtPublicKeyPem: credentials.jwt.JWT_PUBLIC_KEY,
-        jwtIssuer: credentials.jwt.JWT_ISSUER,
-        jwtAudience: credentials.jwt.JWT_AUDIENCE,
-      });
-      cleanups.push(() => running.stop());
-      referenceStatus = 'available';
-      reference = {
-        label: 'reference',
-        origin: new URL(running.url).origin,
-        pids: Object.fromEntries(
-          // startReference returns [orders, payments].
-          running.pids.map((pid, i) => [['ref-orders', 'ref-payments'][i] ?? `ref${i + 1}`, pid]),
-        ),
+      const startReference = async (label: string, suffix: string, otlpEndpoint?: string) => {
+        // Its own stand-in, without a webhook endpoint: nothing of ours runs while it is measured.
+        const stripe = await StripeStandIn.start({ port: 0 });
+        cleanups.push(() => stripe.stop());
+        const running = await loaded.startReference({
+          postgresUrl: (name) => database.url(name),
+          createDatabase: (name) => database.create(name),
+          stripeUrl: stripe.url,
+          jwtPublicKeyPem: credentials.jwt.JWT_PUBLIC_KEY,
+          jwtIssuer: credentials.jwt.JWT_ISSUER,
+          jwtAudience: credentials.jwt.JWT_AUDIENCE,
+          telemetry: otlpEndpoint === undefined ? undefined : tracingEnv(otlpEndpoint),
+        });
+        cleanups.push(() => running.stop());
+        // startReference returns [orders, payments].
+        const names = ['ref-orders', 'ref-payments'].map((name) => `${name}${suffix}`);
+        return {
+          label,
+          origin: new URL(running.url).origin,
+          pids: Object.fromEntries(running.pids.map((pid, i) => [names[i], pid])),
+        } satisfies Target;
       };
+      log('starting the reference');
+      reference = await startReference('reference', '');
+      if (sinks.reference) {
+        log('starting a second reference with tracing on (our SDK preloaded, the same settings)');
+        tracedReference = await startReference(
+          'reference, tracing on',
+          ' (tracing on)',
+          sinks.reference.url,
+        );
+      }
+      referenceStatus = 'available';
     }
     if (!reference) log(`reference: ${referenceStatus}`);
   }
@@ -192,7 +261,10 @@ try {
     payments: main.processes.payments.pid,
     'orders (tracing on)': traced?.processes.orders.pid,
     'payments (tracing on)': traced?.processes.payments.pid,
+    'orders (sampled)': sampled?.processes.orders.pid,
+    'payments (sampled)': sampled?.processes.payments.pid,
     ...(reference?.pids ?? {}),
+    ...(tracedReference?.pids ?? {}),
   };
   const highWater: Record<string, number> = {};
   const recordHighWater = () => {
@@ -202,7 +274,6 @@ try {
     }
   };
   const ours = stackTarget(main, 'ours');
-  const tracedTarget = traced && stackTarget(traced, 'tracing on');
   const checkouts: Checkout[] = [];
   const results = new Map<string, PhaseResult[]>();
   const add = (key: string, result: PhaseResult) =>
@@ -212,7 +283,9 @@ try {
     log(`[${name}] round ${round}/${settings.rounds}`);
 
   if (has('checkout')) {
-    const targets = [ours, tracedTarget, reference].filter((t): t is Target => t !== undefined);
+    const targets = [ours, has('reference') ? reference : undefined].filter(
+      (t): t is Target => t !== undefined,
+    );
     log('[warm-up] JIT, pools and caches of every checkout');
     for (const target of targets) {
       await checkout(target, 32, { ...phase, durationMs: Math.min(2000, phase.durationMs) });
@@ -242,6 +315,72 @@ try {
         await fleet.settled();
       }
     }
+  }
+  const tracingModes = tracingModesOf();
+  /** The tracing scenario's checkouts, with the names their orders and payments processes have. */
+  function tracingModesOf(): TracingMode[] {
+    if (!traced || !sampled) return [];
+    const ourProcesses = ['orders', 'payments'] as const;
+    const modes: TracingMode[] = [
+      {
+        key: 'tracing on',
+        target: stackTarget(traced, 'tracing on'),
+        processes: ourProcesses,
+        sink: sinks.traced,
+        sent: 0,
+      },
+      { key: 'tracing off', target: ours, processes: ourProcesses, sent: 0 },
+      {
+        key: 'tracing sampled',
+        target: stackTarget(sampled, `tracing ${SAMPLING_RATIO * 100} %`),
+        processes: ourProcesses,
+        sink: sinks.sampled,
+        sent: 0,
+      },
+    ];
+    if (reference && tracedReference) {
+      const refProcesses = (target: Target) => Object.keys(target.pids) as [string, string];
+      modes.push(
+        {
+          key: 'reference tracing off',
+          target: reference,
+          processes: refProcesses(reference),
+          sent: 0,
+        },
+        {
+          key: 'reference tracing on',
+          target: tracedReference,
+          processes: refProcesses(tracedReference),
+          sink: sinks.reference,
+          sent: 0,
+        },
+      );
+    }
+    return modes;
+  }
+  if (tracingModes.length) {
+    const tracingPhase = { ...phase, durationMs: settings.tracingPhaseMs };
+    log('[warm-up] JIT, pools and caches of every tracing mode');
+    for (const mode of tracingModes) {
+      const warmUp = { ...phase, durationMs: Math.min(2000, phase.durationMs) };
+      mode.sent += (await checkout(mode.target, 32, warmUp)).requests;
+      await mode.target.settled?.();
+    }
+    for (let round = 1; round <= settings.tracingRounds; round++) {
+      log(`[tracing, checkout c=32] round ${round}/${settings.tracingRounds}`);
+      // Reversed every other round: a trend within a round cancels out over two; each on/off
+      // pair (ours, the reference's) and ours off/sampled stay back to back either way.
+      const order = round % 2 ? tracingModes : [...tracingModes].reverse();
+      for (const mode of order) {
+        const result = await checkout(mode.target, 32, tracingPhase);
+        add(mode.key, result);
+        mode.sent += result.requests;
+        await mode.target.settled?.();
+      }
+    }
+    // The batch span processors export every 5 s (OTEL_BSP_SCHEDULE_DELAY): the last spans too.
+    await sleep(5500);
+    for (const mode of tracingModes) mode.exportedBytes = mode.sink?.bytes();
   }
   if (has('checkout-c1')) {
     for (const round of rounds) {
@@ -332,7 +471,41 @@ try {
     return median(x.map((r, i) => r.rps / y[i].rps));
   };
   const versusReference = ratio('ours', 'reference');
-  const tracingRatio = ratio('tracing on', 'ours');
+  const modeOf = (key: string) => tracingModes.find((mode) => mode.key === key);
+  const ourTracing = tracingCost(modeOf('tracing on'), modeOf('tracing off'));
+  const referenceTracing = tracingCost(
+    modeOf('reference tracing on'),
+    modeOf('reference tracing off'),
+  );
+  const sampledTracing = tracingCost(modeOf('tracing sampled'), modeOf('tracing off'));
+  const tracingRatio = ourTracing?.ratio ?? null;
+  /** Per round, `on` against the `off` phase beside it: throughput ratio, CPU per checkout. */
+  function tracingCost(on?: TracingMode, off?: TracingMode): TracingCost | null {
+    const x = on && results.get(on.key);
+    const y = off && results.get(off.key);
+    if (!on || !off || !x || !y) return null;
+    const ratios = x.map((r, i) => r.rps / y[i].rps);
+    const cpu = (process: 0 | 1) => {
+      const ms = (phases: PhaseResult[], name: string) =>
+        phases.map((p) => (1000 * (p.processes[name]?.cpuSeconds ?? NaN)) / p.requests);
+      const offMs = ms(y, off.processes[process]);
+      const onMs = ms(x, on.processes[process]);
+      return {
+        off: median(offMs),
+        on: median(onMs),
+        added: median(onMs.map((v, i) => v - offMs[i])),
+      };
+    };
+    return {
+      ratio: median(ratios),
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+      exportedKbPerCheckout:
+        on.exportedBytes === undefined ? null : on.exportedBytes / 1024 / on.sent,
+      ordersCpuMs: cpu(0),
+      paymentsCpuMs: cpu(1),
+    };
+  }
   const fleetRatio = ratio('fleet', 'ours');
   const paidAfter = webhookResults.map((r) => r.paidAfterMs);
   const paidMedian = paidAfter.includes(null)
@@ -354,8 +527,23 @@ try {
     ...rowOf('fleet', 'checkout c=32, 2 + 2 instances', () => [
       check('2+2 / 1+1 throughput (coordination cost)', fleetRatio, () => true, 'x'),
     ]),
+    ...rowOf('tracing off', 'checkout c=32, tracing off', () => []),
     ...rowOf('tracing on', 'checkout c=32, tracing on', () => [
-      check('on/off >= 0.80', tracingRatio, (v) => v >= 0.8, 'x'),
+      check(
+        `on/off >= the reference's on/off (${referenceTracing?.ratio.toFixed(2) ?? 'n/a'})`,
+        referenceTracing ? tracingRatio : null,
+        (v) => v >= referenceTracing!.ratio,
+        'x',
+      ),
+    ]),
+    ...rowOf(
+      'tracing sampled',
+      `checkout c=32, tracing on, ${SAMPLING_RATIO * 100} % sampled`,
+      () => [check('sampled/off', sampledTracing?.ratio ?? null, () => true, 'x')],
+    ),
+    ...rowOf('reference tracing off', 'checkout c=32, reference, tracing off', () => []),
+    ...rowOf('reference tracing on', 'checkout c=32, reference, tracing on', () => [
+      check('on/off', referenceTracing?.ratio ?? null, () => true, 'x'),
     ]),
     ...rowOf('checkout-c1', 'checkout c=1', (s) => [check('p50 < 15 ms', s.p50, (v) => v < 15)]),
     ...rowOf('replay', 'replay c=32', (s) => [check('>= 3000/s', s.rps, (v) => v >= 3000)]),
@@ -383,13 +571,13 @@ try {
     ),
     '',
     `reference: ${
-      reference
-        ? `ours/reference checkout c=32 throughput ${versusReference?.toFixed(2)} (median of per-round ratios)`
-        : referenceStatus
+      versusReference !== null
+        ? `ours/reference checkout c=32 throughput ${versusReference.toFixed(2)} (median of per-round ratios)`
+        : has('reference')
+          ? referenceStatus
+          : 'not selected'
     }`,
-    tracingRatio !== null
-      ? `tracing: on/off checkout c=32 throughput ${tracingRatio.toFixed(2)} (median of per-round ratios)`
-      : 'tracing: not measured',
+    ...tracingLines(),
     ...(webhookResults.length
       ? [
           `webhook: orders all paid after the last event: ${paidAfter
@@ -403,6 +591,34 @@ try {
     `    targets: ${rssChecks.map(describeCheck).join('; ')}`,
   ].join('\n');
   process.stdout.write(`\n${summary}\n`);
+
+  /** Our tracing cost beside the reference's, and what sampling saves. */
+  function tracingLines(): string[] {
+    if (!ourTracing) return ['tracing: not measured'];
+    const cpu = (c: TracingCost['ordersCpuMs']) =>
+      `${c.off.toFixed(2)} -> ${c.on.toFixed(2)} (${c.added >= 0 ? '+' : ''}${c.added.toFixed(2)})`;
+    const line = (name: string, what: string, cost: TracingCost | null) =>
+      cost
+        ? `  ${name.padEnd(18)} ${what} ${cost.ratio.toFixed(2)} (rounds ${cost.min.toFixed(2)}-` +
+          `${cost.max.toFixed(2)}); CPU ms per checkout, orders ${cpu(cost.ordersCpuMs)}, ` +
+          `payments ${cpu(cost.paymentsCpuMs)}; OTLP ${cost.exportedKbPerCheckout?.toFixed(2) ?? 'n/a'} KB per checkout`
+        : `  ${name.padEnd(18)} not measured (reference: ${referenceStatus})`;
+    return [
+      `tracing: checkout c=32 throughput, traced against untraced (every request traced unless ` +
+        `sampled, OTLP to a local sink; ${settings.tracingRounds} rounds of ` +
+        `${settings.tracingPhaseMs / 1000} s phases, medians of per-round figures):`,
+      line('ours', 'on/off', ourTracing),
+      line('reference', 'on/off', referenceTracing),
+      line(`ours, ${SAMPLING_RATIO * 100} % sampled`, 'sampled/off', sampledTracing),
+      `    target: ours on/off >= the reference's on/off: ${
+        referenceTracing
+          ? `${ourTracing.ratio.toFixed(2)} against ${referenceTracing.ratio.toFixed(2)} ${
+              ourTracing.ratio >= referenceTracing.ratio ? 'pass' : 'MISS'
+            }`
+          : 'n/a'
+      }`,
+    ];
+  }
 
   const machine = {
     cpus: cpus().length,
@@ -421,7 +637,14 @@ try {
         machine,
         settings: { ...settings, scenarios: [...settings.scenarios] },
         reference: referenceStatus,
-        ratios: { versusReference, tracingOnOff: tracingRatio, fleetOverSingle: fleetRatio },
+        ratios: {
+          versusReference,
+          tracingOnOff: tracingRatio,
+          referenceTracingOnOff: referenceTracing?.ratio ?? null,
+          sampledOnOff: sampledTracing?.ratio ?? null,
+          fleetOverSingle: fleetRatio,
+        },
+        tracing: { ours: ourTracing, reference: referenceTracing, sampled: sampledTracing },
         rows,
         webhookPaidAfterMs: paidAfter,
         webhookFlood: floods.map(({ alone, attacked, ...figures }) => ({

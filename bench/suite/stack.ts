@@ -192,13 +192,32 @@ export interface StackOptions {
   label: string;
   database: DatabaseServer;
   credentials: Credentials;
-  /** Turns tracing on: every request sampled, exported over OTLP to this endpoint. */
+  /** Turns tracing on, exported over OTLP to this endpoint: every request sampled, or... */
   otlpEndpoint?: string;
+  /** ...this share of the traces (`parentbased_traceidratio`), as production would sample. */
+  samplingRatio?: number;
+}
+
+/**
+ * The OTEL_* settings of a traced benchmark process (ours and the reference alike): OTLP to
+ * `endpoint`, every trace recorded, or `ratio` of them as a production deployment would sample.
+ */
+export function tracingEnv(endpoint: string, ratio?: number): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    ...(ratio === undefined
+      ? { OTEL_TRACES_SAMPLER: 'always_on' }
+      : {
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: String(ratio),
+        }),
+    OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
+  };
 }
 
 /** Both services of one stack, on their own databases and with their own Stripe stand-in. */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { label, database, credentials, otlpEndpoint } = options;
+  const { label, database, credentials, otlpEndpoint, samplingRatio } = options;
   const databases = { orders: `bench_${label}_orders`, payments: `bench_${label}_payments` };
   await database.create(databases.orders);
   await database.create(databases.payments);
@@ -208,13 +227,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
   // Subscribed as production's endpoint is: only the events payments applies.
   stripe.setWebhook(`http://127.0.0.1:${ph}/webhooks/stripe`, webhookSecret, STRIPE_WEBHOOK_EVENTS);
-  const otel: NodeJS.ProcessEnv = otlpEndpoint
-    ? {
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-        OTEL_TRACES_SAMPLER: 'always_on',
-        OTEL_SEMCONV_STABILITY_OPT_IN: 'http,database,rpc',
-      }
-    : {};
+  const otel: NodeJS.ProcessEnv = otlpEndpoint ? tracingEnv(otlpEndpoint, samplingRatio) : {};
   const processes: Partial<Stack['processes']> = {};
   const stopAll = async () => {
     for (const child of [processes.orders, processes.payments]) {
@@ -340,10 +353,18 @@ export function ordersEnv(
   };
 }
 
+export interface OtlpSink {
+  url: string;
+  /** Bytes of the export requests' bodies received so far: what a collector would be sent. */
+  bytes(): number;
+  stop(): Promise<void>;
+}
+
 /** A local OTLP/HTTP endpoint that accepts and discards everything: the tracing cost's sink. */
-export async function startOtlpSink(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startOtlpSink(): Promise<OtlpSink> {
+  let received = 0;
   const sink: Server = createServer((request, response) => {
-    request.resume();
+    request.on('data', (chunk: Buffer) => (received += chunk.length));
     request.on('end', () =>
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
     );
@@ -351,6 +372,7 @@ export async function startOtlpSink(): Promise<{ url: string; stop(): Promise<vo
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+    bytes: () => received,
     stop: () =>
       new Promise<void>((resolve) => {
         sink.close(() => resolve());
