@@ -324,7 +324,7 @@ describe('docker-compose.yml', () => {
         'stripe-stand-in',
       ].sort(),
     );
-    expect(text(service('postgres').raw.image, 'postgres.image')).toMatch(/^postgres:17(\.|$)/);
+    expect(text(service('postgres').raw.image, 'postgres.image')).toMatch(/^postgres:18(\.|$)/);
     expect(text(service('jaeger').raw.image, 'jaeger.image')).toMatch(/^jaegertracing\/jaeger:2\./);
     expect(text(service('otel-collector').raw.image, 'otel-collector.image')).toMatch(
       /^otel\/opentelemetry-collector-contrib:/,
