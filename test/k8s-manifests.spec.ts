@@ -159,12 +159,20 @@ const DEV_SINGLETONS = new Set(['jaeger', 'prometheus', 'redis', 'stripe-stand-i
 
 // ---- building ----
 
-function runs(command: string, ...args: string[]): boolean {
-  const result = spawnSync(command, args, { stdio: 'ignore' });
-  return result.error === undefined && result.status === 0;
+/**
+ * Why the suite cannot run here, if it cannot: no kubectl, or one whose built-in kustomize predates
+ * v5 (`labels`, `replacements` and regex patch targets; Debian bookworm's kubernetes-client 1.20
+ * has kustomize v2).
+ */
+function kustomizeMissing(): string | undefined {
+  const result = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (result.error !== undefined || result.status !== 0) return 'kubectl not installed';
+  const version = (JSON.parse(result.stdout) as { kustomizeVersion?: string }).kustomizeVersion;
+  const major = Number(/^v(\d+)\./.exec(version ?? '')?.[1]);
+  return major >= 5 ? undefined : `kubectl's kustomize ${version ?? '(unknown)'} is older than v5`;
 }
 
-const kubectl = runs('kubectl', 'version', '--client');
+const skipped = kustomizeMissing();
 
 let workdir: string;
 const built: Record<string, K8sObject[]> = {};
@@ -390,10 +398,10 @@ function withUnwrappedSecretData(object: K8sObject): K8sObject {
 
 // ====================================================================================
 
-const suite = kubectl ? describe : describe.skip;
+const suite = skipped ? describe.skip : describe;
 
 suite(
-  `Kubernetes manifests (deploy/k8s)${kubectl ? '' : ' (kubectl not installed: skipped)'}`,
+  `Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : ''}`,
   () => {
     beforeAll(buildOverlays, 60_000);
     afterAll(() => rmSync(workdir, { recursive: true, force: true }));
