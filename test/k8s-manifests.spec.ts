@@ -454,7 +454,7 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
     expect(problems).toEqual([]);
   });
 
-  it('every container: resources, a non-root read-only root filesystem, no privileges, seccomp', () => {
+  it('every container: resources, probes, a non-root read-only root filesystem, no privileges, seccomp', () => {
     const problems: string[] = [];
     for (const overlay of OVERLAYS) {
       for (const workload of workloads(overlay)) {
@@ -487,6 +487,10 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
             problems.push(`${at}: must drop ALL capabilities and add none`);
           }
           if (effective.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${at}: seccomp`);
+          // Long-running containers say when they are ready and when to restart them.
+          if (workload.kind !== 'Job' && (!container.readinessProbe || !container.livenessProbe)) {
+            problems.push(`${at}: needs a readiness and a liveness probe`);
+          }
           const tag = tagOf(container.image);
           if (!tag || tag === 'latest')
             problems.push(`${at}: image ${container.image} needs a tag`);
@@ -968,14 +972,32 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
         }
       ).volumes.find((v) => v.configMap)!.configMap!.name;
       const collectorConfig = parse(configMapData(overlay, configMap)['config.yaml']) as {
-        processors: Record<string, unknown>;
+        processors: {
+          k8sattributes: {
+            pod_association: { sources: { from: string; name?: string }[] }[];
+            extract: { metadata: string[] };
+          };
+        };
         receivers: { otlp: { protocols: { http: { endpoint: string } } } };
         service: { pipelines: Record<string, { processors: string[] }> };
       };
-      expect(collectorConfig.processors).toHaveProperty('k8sattributes');
       for (const pipeline of Object.values(collectorConfig.service.pipelines)) {
-        expect(pipeline.processors).toContain('k8sattributes');
-        expect(pipeline.processors[0]).toBe('memory_limiter');
+        expect(pipeline.processors).toEqual(['memory_limiter', 'k8sattributes', 'batch']);
+      }
+      // An association by resource attributes matches only attributes the processor extracts.
+      const { pod_association, extract } = collectorConfig.processors.k8sattributes;
+      for (const source of pod_association.flatMap((association) => association.sources)) {
+        if (source.from === 'resource_attribute') expect(extract.metadata).toContain(source.name);
+      }
+      // The overlay names the trace backend (the base's placeholder does not resolve).
+      const backend = configMapData(
+        overlay,
+        generated(overlay, 'ConfigMap', 'otel-collector-env').metadata.name,
+      );
+      expect(backend.TRACES_OTLP_ENDPOINT).not.toMatch(/\.invalid:/);
+      if (overlay === 'dev') {
+        expect(backend.TRACES_OTLP_ENDPOINT).toBe('jaeger.shop.svc.cluster.local:4317');
+        expect(portsOf(containerOf(deployment('dev', 'jaeger')))['otlp-grpc']).toBe(4317);
       }
       const httpPort = collectorConfig.receivers.otlp.protocols.http.endpoint.split(':')[1];
 

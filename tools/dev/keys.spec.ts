@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import type { FastifyRequest } from 'fastify';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
+import { Authenticator } from '../../apps/orders/src/auth/authenticator.js';
+import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { COMPOSE_ENV_FILE, K8S_DEV_SECRETS_DIR, writeDevKeys } from './keys.js';
+import { signDevToken } from './token.js';
 
 const roots: string[] = [];
 const newRoot = () => {
@@ -64,5 +68,32 @@ describe(writeDevKeys.name, () => {
     const forced = await writeDevKeys(root, { force: true });
     expect(forced.kept).toEqual([]);
     expect(readFileSync(join(root, COMPOSE_ENV_FILE), 'utf8')).not.toBe(before);
+  });
+
+  it('makes a key pair with which dev:token signs tokens production orders accepts', async () => {
+    const root = newRoot();
+    await writeDevKeys(root);
+    const compose = envFile(root, COMPOSE_ENV_FILE);
+    const orders = new Authenticator(
+      loadOrdersConfig({
+        NODE_ENV: 'production',
+        ORDERS_DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+        ORDERS_GRPC_INBOUND_TOKENS: `payments=${compose.ORDERS_GRPC_TOKEN}`,
+        PAYMENTS_GRPC_TOKEN: compose.PAYMENTS_GRPC_TOKEN,
+        JWT_PUBLIC_KEY: compose.JWT_PUBLIC_KEY,
+        JWT_ISSUER: compose.JWT_ISSUER,
+        JWT_AUDIENCE: compose.JWT_AUDIENCE,
+      }),
+    );
+    const token = await signDevToken('alice', {
+      privateKey: compose.JWT_PRIVATE_KEY,
+      issuer: compose.JWT_ISSUER,
+      audience: compose.JWT_AUDIENCE,
+    });
+    const request = {
+      headers: { authorization: `Bearer ${token}` },
+      raw: { rawHeaders: ['Authorization', `Bearer ${token}`] },
+    } as unknown as FastifyRequest;
+    expect(await orders.principalOf(request)).toEqual({ subject: 'alice', roles: ['customer'] });
   });
 });
