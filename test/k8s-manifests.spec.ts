@@ -10,11 +10,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadOrdersConfig, ORDERS_VARIABLES } from '../apps/orders/src/config.js';
 import { loadPaymentsConfig, PAYMENTS_VARIABLES } from '../apps/payments/src/config.js';
 import { writeDevKeys } from '../tools/dev/keys.js';
@@ -186,17 +186,22 @@ async function buildOverlays(): Promise<void> {
     filter: (source) => !source.includes('/overlays/dev/secrets'),
   });
   await writeDevKeys(workdir);
-  for (const overlay of OVERLAYS) {
-    const result = spawnSync(
-      'kubectl',
-      ['kustomize', join(workdir, 'deploy/k8s/overlays', overlay)],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
-    if (result.status !== 0) {
-      throw new Error(`kubectl kustomize overlays/${overlay} failed:\n${result.stderr}`);
-    }
-    built[overlay] = parseAllDocuments(result.stdout).map((doc) => doc.toJS() as K8sObject);
+  for (const overlay of OVERLAYS) built[overlay] = kustomize(overlay);
+}
+
+function kustomize(overlay: string): K8sObject[] {
+  const result = spawnSync(
+    'kubectl',
+    ['kustomize', join(workdir, 'deploy/k8s/overlays', overlay)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (result.status !== 0) {
+    throw new Error(`kubectl kustomize overlays/${overlay} failed:\n${result.stderr}`);
   }
+  return parseAllDocuments(result.stdout).map((doc) => doc.toJS() as K8sObject);
 }
 
 // ---- reading built objects ----
@@ -978,6 +983,43 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
         expect(allowedTraffic(overlay, jobLabels, 'egress').some((r) => r.port === 5432)).toBe(
           true,
         );
+      }
+    }
+  });
+
+  it("a release's image tag becomes the pods' version label (service.version) in every overlay", () => {
+    for (const overlay of OVERLAYS) {
+      // The overlay's copy, released under another tag as an operator would (`images:`).
+      const path = join(workdir, 'deploy/k8s/overlays', overlay, 'kustomization.yaml');
+      const original = readFileSync(path, 'utf8');
+      const kustomization = parse(original) as {
+        images?: { name: string; newName?: string; newTag?: string }[];
+      };
+      kustomization.images = [
+        ...(kustomization.images ?? []).filter((image) => image.name !== 'orders-payments'),
+        { name: 'orders-payments', newName: 'registry.test/orders-payments', newTag: '7.8.9' },
+      ];
+      writeFileSync(path, stringify(kustomization));
+      try {
+        const released = kustomize(overlay);
+        for (const service of SERVICES) {
+          const workload = released.find(
+            (o) => o.kind === 'Deployment' && o.metadata.name === service,
+          ) as Workload;
+          expect({
+            overlay,
+            service,
+            image: containerOf(workload, service).image,
+            version: workload.spec.template.metadata.labels['app.kubernetes.io/version'],
+          }).toEqual({
+            overlay,
+            service,
+            image: 'registry.test/orders-payments:7.8.9',
+            version: '7.8.9',
+          });
+        }
+      } finally {
+        writeFileSync(path, original);
       }
     }
   });
