@@ -8,16 +8,19 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { parse } from 'yaml';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { loadPaymentsConfig } from '../apps/payments/src/config.js';
 import { serviceResource } from '../libs/observability/src/sdk.js';
 import { keptResourceAttributes } from './support/collector-config.js';
+import { COMPOSE_ENV_FILE, writeDevKeys } from '../tools/dev/keys.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -186,6 +189,20 @@ function containerEnv(name: string, vars: Record<string, string | undefined> = S
   );
 }
 
+/**
+ * The env file `npm run -s dev:keys` writes for the offline profile (written to a temporary
+ * directory), parsed as compose and node parse it.
+ */
+async function offlineEnvironment(): Promise<Record<string, string>> {
+  const root = mkdtempSync(join(tmpdir(), 'dev-keys-'));
+  try {
+    await writeDevKeys(root);
+    return parseEnv(readFileSync(join(root, COMPOSE_ENV_FILE), 'utf8')) as Record<string, string>;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 /** Variables documented in .env.example (uncommented NAME= lines). */
 const envExampleNames = new Set(
   read('.env.example')
@@ -311,10 +328,9 @@ function runs(command: string, ...args: string[]): boolean {
   return result.error === undefined && result.status === 0;
 }
 
-// ====================================================================================
-
+// =============================================================================
 describe('docker-compose.yml', () => {
-  it('defines the stack: postgres, collector, jaeger, prometheus, payments, orders, stand-in', () => {
+  it('defines the stack: postgres, redis, collector, jaeger, prometheus, the services, proxy, stand-in', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'jaeger',
@@ -323,10 +339,12 @@ describe('docker-compose.yml', () => {
         'payments',
         'postgres',
         'prometheus',
+        'proxy',
+        'redis',
         'stripe-stand-in',
       ].sort(),
     );
-    expect(text(service('postgres').raw.image, 'postgres.image')).toMatch(/^postgres:17(\.|$)/);
+    expect(text(service('postgres').raw.image, 'postgres.image')).toMatch(/^postgres:18(\.|$)/);
     expect(text(service('jaeger').raw.image, 'jaeger.image')).toMatch(/^jaegertracing\/jaeger:2\./);
     expect(text(service('otel-collector').raw.image, 'otel-collector.image')).toMatch(
       /^otel\/opentelemetry-collector-contrib:/,
@@ -336,11 +354,13 @@ describe('docker-compose.yml', () => {
     expect(service('stripe-stand-in').profiles).toEqual(['offline']);
     for (const name of [
       'postgres',
+      'redis',
       'otel-collector',
       'jaeger',
       'prometheus',
       'payments',
       'orders',
+      'proxy',
     ]) {
       expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: [] });
     }
@@ -400,13 +420,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts postgres and the collector before the services, payments before orders', () => {
+  it('starts postgres, redis and the collector before the services, payments before orders', () => {
     for (const name of ['orders', 'payments']) {
       expect(service(name).dependsOn).toMatchObject({
         postgres: 'service_healthy',
+        redis: 'service_healthy',
         'otel-collector': expect.any(String),
       });
     }
+    expect(service('proxy').dependsOn).toEqual({
+      orders: 'service_healthy',
+      payments: 'service_healthy',
+    });
     expect(service('orders').dependsOn).toMatchObject({ payments: 'service_healthy' });
     expect(service('otel-collector').dependsOn).toMatchObject({ jaeger: 'service_healthy' });
   });
@@ -466,29 +491,27 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
-  it('the offline profile, as documented, points payments at the stand-in and its webhooks back', () => {
-    // The .env lines the header comment documents for the offline profile.
-    const documented = Object.fromEntries(
-      [...composeText.matchAll(/^#\s+([A-Z_]+)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
+  it('the offline profile, with the env file dev:keys writes, points payments at the stand-in and its webhooks back', async () => {
+    // The documented command: `npm run -s dev:keys`, then compose with --env-file.
+    expect(composeText).toContain('npm run -s dev:keys');
+    expect(composeText).toContain(
+      `docker compose --env-file ${COMPOSE_ENV_FILE} --profile offline up --build`,
     );
-    expect(Object.keys(documented).sort()).toEqual([
-      'JWT_AUDIENCE',
-      'JWT_ISSUER',
-      'ORDERS_GRPC_TOKEN',
-      'PAYMENTS_GRPC_TOKEN',
-      'STRIPE_ALLOW_INSECURE_API_URL',
-      'STRIPE_API_URL',
-      'STRIPE_SECRET_KEY',
-      'STRIPE_WEBHOOK_SECRET',
-    ]);
-    const payments = loadPaymentsConfig(containerEnv('payments', documented));
+    const generated = await offlineEnvironment();
+    const payments = loadPaymentsConfig(containerEnv('payments', generated));
     expect(payments.nodeEnv).toBe('production');
-    // Plus the key pair the comment asks for (a PEM does not fit the one-line pattern above).
-    expect(
-      loadOrdersConfig(containerEnv('orders', { ...documented, JWT_PUBLIC_KEY })).nodeEnv,
-    ).toBe('production');
+    const orders = loadOrdersConfig(containerEnv('orders', generated));
+    expect(orders.nodeEnv).toBe('production');
+    // Each service accepts the token the other presents.
+    expect(payments.grpcTrust.callers).toEqual([
+      { caller: 'orders', token: orders.payments.token },
+    ]);
+    // Both connect to the postgres service with the password the env file gives it.
+    expect(new URL(containerEnv('orders', generated).ORDERS_DATABASE_URL).password).toBe(
+      containerEnv('postgres', generated).POSTGRES_PASSWORD,
+    );
 
-    const standIn = containerEnv('stripe-stand-in', documented);
+    const standIn = containerEnv('stripe-stand-in', generated);
     const apiUrl = payments.stripe.apiUrl!;
     expect(apiUrl.hostname).toBe('stripe-stand-in');
     expect(apiUrl.port).toBe(standIn.STRIPE_STAND_IN_PORT);
@@ -508,11 +531,59 @@ describe('docker-compose.yml', () => {
     expect(existsSync(join(ROOT, 'tools/stripe-stand-in/main.ts'))).toBe(true);
   });
 
-  it('gRPC addresses name the other service and its gRPC port', () => {
+  it('gRPC addresses name every replica of the other service (dns:///, round robin)', () => {
     const orders = containerEnv('orders');
     const payments = containerEnv('payments');
-    expect(orders.PAYMENTS_GRPC_URL).toBe(`payments:${payments.PAYMENTS_GRPC_PORT}`);
-    expect(payments.ORDERS_GRPC_URL).toBe(`orders:${orders.ORDERS_GRPC_PORT}`);
+    expect(orders.PAYMENTS_GRPC_URL).toBe(`dns:///payments:${payments.PAYMENTS_GRPC_PORT}`);
+    expect(payments.ORDERS_GRPC_URL).toBe(`dns:///orders:${orders.ORDERS_GRPC_PORT}`);
+    for (const env of [orders, payments]) expect(env.GRPC_LB_POLICY).toBe('round_robin');
+    expect(loadOrdersConfig(orders).grpcChannel.lbPolicy).toBe('round_robin');
+  });
+
+  it('runs two replicas of each service, restarted unless stopped, sharing Redis', () => {
+    for (const name of ['orders', 'payments']) {
+      expect(optionalMapping(service(name).raw.deploy, `${name}.deploy`).replicas).toBe(2);
+      // Replicas cannot share a published port, nor a container name.
+      expect(service(name).ports).toEqual([]);
+      expect(service(name).raw.container_name).toBeUndefined();
+      expect(containerEnv(name).REDIS_URL).toBe('redis://redis:6379');
+    }
+    for (const svc of Object.values(services)) {
+      expect({ service: svc.name, restart: svc.raw.restart }).toEqual({
+        service: svc.name,
+        restart: 'unless-stopped',
+      });
+    }
+    expect(text(service('redis').raw.image, 'redis.image')).toMatch(/^redis:\d/);
+  });
+
+  it('the proxy spreads each published port over the replicas, and the services trust only it', () => {
+    const conf = read('deploy/nginx/nginx.conf');
+    expect(service('proxy').raw.volumes).toContain(
+      './deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro',
+    );
+    // Each server block: listen <port>, proxy_pass to the service of that port.
+    const servers = [...conf.matchAll(/listen (\d+);[^}]*set \$\w+ http:\/\/(\w+):(\d+);/g)].map(
+      (m) => [m[1], m[2], m[3]],
+    );
+    const orders = containerEnv('orders');
+    const payments = containerEnv('payments');
+    expect(servers).toEqual([
+      [orders.ORDERS_HTTP_PORT, 'orders', orders.ORDERS_HTTP_PORT],
+      [payments.PAYMENTS_HTTP_PORT, 'payments', payments.PAYMENTS_HTTP_PORT],
+    ]);
+    // A variable in proxy_pass: names resolved per request through Docker's DNS (every replica).
+    expect(conf).toContain('resolver 127.0.0.11');
+    const address = mapping(
+      mapping(service('proxy').raw.networks, 'proxy.networks').default,
+      'proxy.networks.default',
+    ).ipv4_address;
+    for (const [name, load] of [
+      ['orders', loadOrdersConfig],
+      ['payments', loadPaymentsConfig],
+    ] as const) {
+      expect(load(containerEnv(name)).trustedProxies).toEqual([address]);
+    }
   });
 
   it('database URLs name the postgres service and databases init.sql creates', () => {
@@ -579,9 +650,13 @@ describe('docker-compose.yml', () => {
         return match[2];
       });
     for (const name of Object.keys(services)) published(name);
-    expect(published('orders')).toEqual([containerEnv('orders').ORDERS_HTTP_PORT]);
-    expect(published('payments')).toEqual([containerEnv('payments').PAYMENTS_HTTP_PORT]);
+    // Through the proxy: the replicas publish nothing themselves.
+    expect(published('proxy')).toEqual([
+      containerEnv('orders').ORDERS_HTTP_PORT,
+      containerEnv('payments').PAYMENTS_HTTP_PORT,
+    ]);
     expect(published('postgres')).toEqual([]);
+    expect(published('redis')).toEqual([]);
   });
 
   it('the services export OTLP to a collector receiver, under their own service name', () => {
@@ -833,7 +908,15 @@ describe('Dockerfile', () => {
         expect({ source, ignored: dockerignored(source) }).toEqual({ source, ignored: false });
       }
     }
-    for (const path of ['.env', '.env.production', 'node_modules', 'dist', '.git']) {
+    for (const path of [
+      '.env',
+      '.env.production',
+      'node_modules',
+      'dist',
+      '.git',
+      COMPOSE_ENV_FILE,
+      'deploy/k8s/overlays/dev/secrets/orders.env',
+    ]) {
       expect({ path, ignored: dockerignored(path) }).toEqual({ path, ignored: true });
     }
   });
@@ -905,12 +988,21 @@ const otelcol = runs('otelcol-contrib', '--version');
 describe('external validators', () => {
   (composeCli ? it : it.skip)(
     `${composeCli ? composeCli.join(' ') : 'docker compose'} config accepts docker-compose.yml${composeCli ? '' : ' (neither docker compose nor docker-compose installed: skipped)'}`,
-    () => {
+    async () => {
       const cli = composeCli!;
-      const run = (env: Record<string, string>) =>
+      const run = (env: Record<string, string>, options: string[] = []) =>
         spawnSync(
           cli[0],
-          [...cli.slice(1), '--profile', 'offline', '-f', 'docker-compose.yml', 'config', '-q'],
+          [
+            ...cli.slice(1),
+            ...options,
+            '--profile',
+            'offline',
+            '-f',
+            'docker-compose.yml',
+            'config',
+            '-q',
+          ],
           {
             cwd: ROOT,
             env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -919,6 +1011,18 @@ describe('external validators', () => {
         );
       const ok = run(SECRETS);
       expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+      // The offline profile with nothing but the file `npm run -s dev:keys` writes.
+      const root = mkdtempSync(join(tmpdir(), 'dev-keys-'));
+      try {
+        await writeDevKeys(root);
+        const offline = run({}, ['--env-file', join(root, COMPOSE_ENV_FILE)]);
+        expect({ status: offline.status, stderr: offline.stderr }).toEqual({
+          status: 0,
+          stderr: '',
+        });
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
       const missing = run({
         STRIPE_SECRET_KEY: 'sk_test_x',
         STRIPE_WEBHOOK_SECRET: 'whsec_x',

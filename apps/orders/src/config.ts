@@ -175,6 +175,9 @@ const schema = z
 
 export type OrdersConfig = z.infer<typeof schema>;
 
+/** Every variable orders reads: the deployment manifests may set no other (test/k8s-manifests). */
+export const ORDERS_VARIABLES: readonly string[] = Object.keys(schema.in.shape);
+
 /** DI token of the validated configuration. */
 export const ORDERS_CONFIG = Symbol('ORDERS_CONFIG');
 

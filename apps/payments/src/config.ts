@@ -174,6 +174,9 @@ const schema = z
 
 export type PaymentsConfig = z.infer<typeof schema>;
 
+/** Every variable payments reads: the deployment manifests may set no other (test/k8s-manifests). */
+export const PAYMENTS_VARIABLES: readonly string[] = Object.keys(schema.in.shape);
+
 /** DI token of the validated configuration. */
 export const PAYMENTS_CONFIG = Symbol('PAYMENTS_CONFIG');
 
