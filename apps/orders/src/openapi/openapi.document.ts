@@ -132,6 +132,12 @@ const EXAMPLE_DETAILS: Record<ProblemCode, string> = {
 };
 
 const BAD_HEADERS = 'a header sent more than once where it must be sent once';
+
+/** The 400 of the operations that take an `Idempotency-Key`. */
+const KEYED_BAD_REQUEST = {
+  codes: ['bad_request'],
+  when: `Malformed JSON, a missing or malformed \`Idempotency-Key\`, ${BAD_HEADERS}`,
+} as const;
 const INTERNAL = { codes: ['internal'], when: 'An unexpected failure, logged' } as const;
 const RATE_LIMITED = {
   codes: ['rate_limited'],
@@ -219,10 +225,7 @@ const createOrder: ZodOpenApiOperationObject = {
       },
     },
     {
-      400: {
-        codes: ['bad_request'],
-        when: `Malformed JSON, a missing or malformed \`Idempotency-Key\`, ${BAD_HEADERS}`,
-      },
+      400: KEYED_BAD_REQUEST,
       401: UNAUTHENTICATED,
       403: FORBIDDEN,
       404: { codes: ['not_found'], when: 'payments no longer knows the order (stored)' },
@@ -308,10 +311,7 @@ const cancelOrder: ZodOpenApiOperationObject = {
       },
     },
     {
-      400: {
-        codes: ['bad_request'],
-        when: `Malformed JSON, a missing or malformed \`Idempotency-Key\`, ${BAD_HEADERS}`,
-      },
+      400: KEYED_BAD_REQUEST,
       401: UNAUTHENTICATED,
       403: FORBIDDEN,
       404: NOT_FOUND,
@@ -371,10 +371,7 @@ const refundOrder: ZodOpenApiOperationObject = {
       },
     },
     {
-      400: {
-        codes: ['bad_request'],
-        when: `Malformed JSON, a missing or malformed \`Idempotency-Key\`, ${BAD_HEADERS}`,
-      },
+      400: KEYED_BAD_REQUEST,
       401: UNAUTHENTICATED,
       403: FORBIDDEN,
       404: NOT_FOUND,
