@@ -146,6 +146,44 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
     expect((await postOrder(stack.ordersUrl, token, { key })).status).toBe(201);
   });
 
+  it('fingerprints the route with its decoded parameters: a query string or another encoding of the path is the same request', async () => {
+    const token = await tokenFor(`cus_${randomUUID()}`);
+    const key = randomUUID();
+    const post = (path: string) =>
+      fetch(`${stack.ordersUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify(cart),
+      });
+    const created = await post('/api/v1/orders');
+    expect(created.status).toBe(201);
+    const replay = await post('/api/v1/orders?source=retry');
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.text()).toBe(await created.text());
+
+    // A stored refusal names the decoded path, and answers that path however it is encoded.
+    const cancelKey = randomUUID();
+    const cancel = (path: string) =>
+      fetch(`${stack.ordersUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'idempotency-key': cancelKey },
+      });
+    const missing = await expectProblem(
+      await cancel('/api/v1/orders/no%20such/cancel'),
+      404,
+      '/problems/not-found',
+    );
+    expect(missing.instance).toBe('/api/v1/orders/no such/cancel');
+    const repeated = await cancel('/api/v1/orders/%6Eo%20such/cancel?again');
+    expect(repeated.headers.get('idempotent-replayed')).toBe('true');
+    expect(await expectProblem(repeated, 404, '/problems/not-found')).toEqual(missing);
+  });
+
   it('answers repeats of a completed key from memory, without a database round trip', async () => {
     const token = await tokenFor('cus_retry_storm');
     const key = randomUUID();

@@ -25,19 +25,26 @@ export interface IdempotencyKeyOptions {
  */
 export const IdempotencyKey = createParamDecorator(
   (options: IdempotencyKeyOptions = { required: true }, context: ExecutionContext) => {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const header = options.header ?? 'Idempotency-Key';
-    const value = context.switchToHttp().getRequest<FastifyRequest>().headers[header.toLowerCase()];
-    if (value === undefined) {
-      if (!options.required) return undefined;
-      throw new DomainError('bad_request', `This request requires an ${header} header.`, [
-        { field: header, message: 'is required' },
-      ]);
-    }
-    if (!idempotencyKeySchema.safeParse(value).success) {
-      throw new DomainError('bad_request', `The ${header} header is malformed.`, [
-        { field: header, message: 'must be 1 to 255 visible ASCII characters' },
-      ]);
-    }
-    return value;
+    if (!options.required && request.headers[header.toLowerCase()] === undefined) return undefined;
+    return idempotencyKeyOf(request, header);
   },
 );
+
+/** The key in `header`, checked as IdempotencyKey describes; a 400 problem without a valid one. */
+export function idempotencyKeyOf(request: FastifyRequest, header = 'Idempotency-Key'): string {
+  const value = request.headers[header.toLowerCase()];
+  if (value === undefined) {
+    throw new DomainError('bad_request', `This request requires an ${header} header.`, [
+      { field: header, message: 'is required' },
+    ]);
+  }
+  const key = idempotencyKeySchema.safeParse(value);
+  if (!key.success) {
+    throw new DomainError('bad_request', `The ${header} header is malformed.`, [
+      { field: header, message: 'must be 1 to 255 visible ASCII characters' },
+    ]);
+  }
+  return key.data;
+}

@@ -1,5 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
 import { CurrentPrincipal } from '../auth/current-customer.decorator.js';
@@ -14,9 +13,7 @@ import {
   listOrdersQuerySchema,
 } from './dto/create-order.dto.js';
 import { type CancelOrderInput, cancelOrderSchema } from './dto/cancel-order.dto.js';
-import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
-import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import { sendOutcome } from '../idempotency/send-outcome.js';
+import { Idempotent, type KeyedWork } from '../idempotency/idempotency.interceptor.js';
 import { type OrderPage, toOrderView, type OrderView } from './order.view.js';
 import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
@@ -31,61 +28,32 @@ import {
 export class OrdersHttpController {
   constructor(
     private readonly orders: OrdersService,
-    private readonly idempotency: IdempotencyService,
     private readonly cancellation: OrderCancellationService,
   ) {}
 
   @Post()
   @RateLimitPolicies(DEFAULT_POLICY, CHECKOUT_POLICY, CHECKOUT_ADDRESS_POLICY)
   @Roles('customer')
-  async create(
+  @Idempotent({ location: (order: OrderView) => `/api/v1/orders/${order.id}` })
+  create(
     @CurrentPrincipal() { subject: customerId }: Principal,
-    @IdempotencyKey({ required: true }) key: string,
     @Body(new ZodPipe(createOrderSchema)) input: CreateOrderInput,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const outcome = await this.idempotency.execute(
-      { customerId, key, method: 'POST', path: '/api/v1/orders', body: request.body },
-      async (checkpoint) => {
-        const order = await this.orders.createOrder(customerId, input, checkpoint);
-        return {
-          status: 201,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            location: `/api/v1/orders/${order.id}`,
-          },
-          body: JSON.stringify(toOrderView(order)),
-        };
-      },
-    );
-    sendOutcome(reply, outcome);
+  ): KeyedWork<OrderView> {
+    return async (checkpoint) =>
+      toOrderView(await this.orders.createOrder(customerId, input, checkpoint));
   }
 
   /** 200 with the canceled order; 409 once it has been paid (it needs a refund instead). */
   @Post(':id/cancel')
+  @HttpCode(200)
   @Roles('customer')
-  async cancel(
+  @Idempotent()
+  cancel(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-    @IdempotencyKey({ required: true }) key: string,
     @Body(new ZodPipe(cancelOrderSchema)) _input: CancelOrderInput,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const path = `/api/v1/orders/${id}/cancel`;
-    const outcome = await this.idempotency.execute(
-      { customerId: principal.subject, key, method: 'POST', path, body: request.body },
-      async () => {
-        const order = await this.cancellation.cancel(principal, id);
-        return {
-          status: 200,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify(toOrderView(order)),
-        };
-      },
-    );
-    sendOutcome(reply, outcome);
+  ): KeyedWork<OrderView> {
+    return async () => toOrderView(await this.cancellation.cancel(principal, id));
   }
 
   @Get(':id')

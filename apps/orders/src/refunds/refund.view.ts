@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { fromTimestamp } from '#contracts/grpc.js';
 import type { Refund } from '#contracts/generated/payments/v1/payments.js';
-import { orderViewSchema } from '../orders/order.view.js';
+import type { Order } from '../orders/order.entity.js';
+import { orderViewSchema, toOrderView } from '../orders/order.view.js';
 import { REFUND_REASONS } from './dto/create-refund.dto.js';
 
 /** A refund as the storefront sees it; `toRefundView` is typed by this schema. */
@@ -50,4 +51,8 @@ export function toRefundView(refund: Refund): RefundView {
     reason: KNOWN_REASONS.has(refund.reason) ? (refund.reason as RefundView['reason']) : null,
     createdAt: fromTimestamp(refund.createTime)?.toISOString() ?? null,
   };
+}
+
+export function toRefundResult({ refund, order }: { refund: Refund; order: Order }): RefundResult {
+  return { refund: toRefundView(refund), order: toOrderView(order) };
 }
