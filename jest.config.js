@@ -1,4 +1,4 @@
-/** Jest runs the TypeScript sources as ESM through SWC (see ../README.md, "Tests"). */
+/** Jest runs the TypeScript sources as ESM through SWC (see docs/testing.md). */
 const swc = [
   '@swc/jest',
   {

@@ -1,11 +1,12 @@
 /**
  * Offline checks of the Kubernetes manifests (deploy/k8s): every overlay builds with
  * `kubectl kustomize`, every object validates against the Kubernetes API schemas
- * (kubernetes-models), and the built manifests keep the policies the README promises: probes,
- * resources, security context, disruption budgets and autoscalers, rollouts that fit the services'
- * shutdown, headless gRPC Services with round-robin targets, migrations as Jobs, network policies,
- * telemetry, no committed secret, and only variables the services' config schemas know, enough
- * for production. Nothing runs in a cluster. Without kubectl the suite says it skipped.
+ * (kubernetes-models), and the built manifests keep the policies docs/operations.md promises:
+ * probes, resources, security context, disruption budgets and autoscalers, rollouts that fit the
+ * services' shutdown, headless gRPC Services with round-robin targets, migrations as Jobs,
+ * network policies, telemetry, no committed secret, and only variables the services' config
+ * schemas know, enough for production. Nothing runs in a cluster. Without kubectl the suite says
+ * it skipped.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
@@ -749,10 +750,10 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
     expect(missing).toEqual([]);
   });
 
-  it("the README's commands create every Secret key the production pods require", () => {
-    const readme = read('README.md');
+  it("the operations guide's commands create every Secret key the production pods require", () => {
+    const guide = read('docs/operations.md');
     const commands = [
-      ...readme.matchAll(/kubectl -n shop create secret generic ([\w-]+) ((?:.*\\\n)*.*)/g),
+      ...guide.matchAll(/kubectl -n shop create secret generic ([\w-]+) ((?:.*\\\n)*.*)/g),
     ];
     const created = new Map(
       commands.map((m) => [
@@ -774,7 +775,7 @@ suite(`Kubernetes manifests (deploy/k8s)${skipped ? ` (${skipped}: skipped)` : '
     expect(created.size).toBe(2);
     expect([...new Set(missing)]).toEqual([]);
     for (const overlay of OVERLAYS) {
-      expect(readme).toContain(`kubectl apply -k deploy/k8s/overlays/${overlay}`);
+      expect(guide).toContain(`kubectl apply -k deploy/k8s/overlays/${overlay}`);
     }
   });
 

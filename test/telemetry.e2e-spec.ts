@@ -12,7 +12,7 @@ import {
   prometheusName,
   promqlNames,
   readObservabilityDocs,
-} from './support/readme-observability.js';
+} from './support/observability-docs.js';
 import { redisAnswers, TEST_REDIS_URL } from './support/redis.js';
 import { tokenFor } from './support/stack.js';
 
@@ -373,7 +373,7 @@ describe('telemetry (end to end, separate processes)', () => {
     expect(instances.size).toBe(3);
   });
 
-  it("exports every span, metric and label the README's Observability section names", async () => {
+  it('exports every span, metric and label docs/observability.md names', async () => {
     const docs = readObservabilityDocs();
     expect(docs.spanNames).toEqual(
       expect.arrayContaining(['POST /api/v1/orders', 'POST /webhooks/stripe']),

@@ -27,7 +27,7 @@ const schema = z
     ORDERS_DATABASE_URL: env.postgresUrl(),
     ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
     ORDERS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
-    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    // Off for a fleet whose deploy runs the migrations as a job (docs/operations.md, "Migrations").
     ORDERS_MIGRATE_ON_START: env.boolean(true),
     PAYMENTS_GRPC_URL: env.grpcTarget(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
     PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),

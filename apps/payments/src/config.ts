@@ -30,7 +30,7 @@ const schema = z
     PAYMENTS_DATABASE_URL: env.postgresUrl(),
     PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
     PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
-    // Off for a fleet whose deploy runs the migrations as a job first (README, "Migrations").
+    // Off for a fleet whose deploy runs the migrations as a job (docs/operations.md, "Migrations").
     PAYMENTS_MIGRATE_ON_START: env.boolean(true),
     STRIPE_SECRET_KEY: env
       .optionalString()

@@ -54,7 +54,7 @@ interface ProblemType {
 
 /**
  * The problem types every HTTP API of this project answers with, keyed by the error code that
- * also names the type (`/problems/<code>`). The README documents each.
+ * also names the type (`/problems/<code>`). docs/api.md documents each.
  */
 export const PROBLEM_TYPES: Record<
   | ErrorCode

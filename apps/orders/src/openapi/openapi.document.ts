@@ -50,7 +50,7 @@ const orderExample = {
   updatedAt: '2026-11-22T02:34:21.187Z',
 } satisfies z.input<typeof orderViewSchema>;
 
-/** What each operation's problems mean, per status: the README's "Errors" table, per route. */
+/** What each operation's problems mean, per status: docs/api.md's "Errors" table, per route. */
 interface ProblemCase {
   codes: readonly ProblemCode[];
   when: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ReceivedMetric } from './otlp-receiver.js';
 
-/** What the README's Observability section promises an SRE will find. */
+/** What docs/observability.md promises an SRE will find. */
 export interface ObservabilityDocs {
   /** Backticked operation names: `POST /api/v1/orders`, `grpc.<service>/<Method>`, `Class.method`. */
   spanNames: string[];
@@ -17,23 +17,19 @@ const SPAN_NAME = [
   /^[A-Z]\w*(Service|Repository|Client|Gateway|Relay)\.\w+$/,
 ];
 
-/** Reads the `## Observability` section of the README (up to the next `## ` heading). */
+/** Reads docs/observability.md, all of it: every name on the page is a promise. */
 export function readObservabilityDocs(
-  path = new URL('../../README.md', import.meta.url),
+  path = new URL('../../docs/observability.md', import.meta.url),
 ): ObservabilityDocs {
-  const readme = readFileSync(path, 'utf8');
-  const start = readme.indexOf('\n## Observability\n');
-  if (start < 0) throw new Error('README.md has no "## Observability" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
+  const page = readFileSync(path, 'utf8');
   const backticked = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
 
-  const prose = section.replace(/```[\s\S]*?```/g, '');
+  const prose = page.replace(/```[\s\S]*?```/g, '');
   const spanNames = [
     ...new Set(backticked(prose).filter((name) => SPAN_NAME.some((re) => re.test(name)))),
   ];
 
-  const metrics = section
+  const metrics = page
     .split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
@@ -41,7 +37,7 @@ export function readObservabilityDocs(
       return { name: name[0], prometheus: prometheus[0], labels };
     });
 
-  const queries = [...section.matchAll(/```promql\n([\s\S]*?)```/g)]
+  const queries = [...page.matchAll(/```promql\n([\s\S]*?)```/g)]
     .flatMap((block) => block[1].split('\n'))
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
