@@ -4,7 +4,7 @@ import { freePort, freePortRange } from '#testing/ports.js';
 import { runChaos } from '../tools/chaos/run.js';
 
 /**
- * A short run of `npm run chaos` (issue 13): 2 orders + 2 payments processes on their own embedded
+ * A short run of `npm run chaos`: 2 orders + 2 payments processes on their own embedded
  * PostgreSQL, a storefront workload retrying with its keys, instances killed with SIGKILL and
  * restarted every few seconds, PostgreSQL restarted once; then every invariant must hold.
  */

@@ -116,7 +116,7 @@ describe('killing one of two payments instances mid-load (processes)', () => {
     const [ordersHttp, ordersGrpc, ...paymentsPorts] = await Promise.all(
       [1, 2, 3, 4, 5, 6].map(() => freePort()),
     );
-    // One after the other: instances starting together race on migrations (issue 13, item 1).
+    // One after the other: instances starting together race on migrations (see libs/common/src/migrations.ts).
     for (const [http, grpc] of [paymentsPorts.slice(0, 2), paymentsPorts.slice(2)]) {
       instances.push(
         await ServiceProcess.start(

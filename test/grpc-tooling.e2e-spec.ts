@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { DEV_TOKEN_FOR, grpcHealth, grpcReflection } from './support/grpc.js';
 import { Stack } from './support/stack.js';
 
-/** What a platform engineer with grpcurl finds on both gRPC servers (issue 14). */
+/** What a platform engineer with grpcurl finds on both gRPC servers. */
 describe('gRPC tooling: health and reflection on both servers (end to end)', () => {
   let stack: Stack;
 

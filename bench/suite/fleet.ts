@@ -1,4 +1,4 @@
-// The fleet scenario of issue 13: the checkout through two orders and two payments instances on
+// The fleet scenario: the checkout through two orders and two payments instances on
 // the same database server, each orders instance given half the connections (as a load balancer
 // in front would), against the 1 + 1 checkout of the same run: what coordination costs.
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// `npm run bench`: the benchmark suite of issue 7. Both services run as production processes
+// `npm run bench`: the benchmark suite. Both services run as production processes
 // against PostgreSQL (embedded, or BENCH_DATABASE_URL) and the Stripe stand-in; autocannon drives
 // each scenario for BENCH_DURATION_MS per round, BENCH_ROUNDS rounds, medians reported. Progress
 // goes to stderr, the table to stdout, the figures to bench/results/latest.json (or BENCH_OUTPUT).

@@ -1,4 +1,4 @@
-// The scenarios of issue 7, one function each. Every one is a single bounded load phase.
+// The benchmark scenarios, one function each. Every one is a single bounded load phase.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-// The webhook flood of issue 12: forged deliveries posted to payments' Stripe webhook as fast as
+// The webhook flood: forged deliveries posted to payments' Stripe webhook as fast as
 // four clients can (flood-worker.ts, a process of its own), alone (the CPU each costs payments)
 // and beside a checkout (what they cost the storefront), against the same checkout without them,
 // in one run.

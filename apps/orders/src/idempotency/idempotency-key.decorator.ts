@@ -9,7 +9,7 @@ export const idempotencyKeySchema = z
   .regex(/^[\x21-\x7e]{1,255}$/)
   .meta({
     description:
-      'Unique per logical request: generate one (a UUID v4 is a good choice) when the customer acts, and reuse it for every retry of that action. 1 to 255 visible ASCII characters. A repeat of a completed request answers the stored response with `Idempotent-Replayed: true`; the same key with a different request is a 422 `/problems/idempotency-key-reused`; a repeat while the first is still executing is a 409 `/problems/idempotency-key-in-use` with `Retry-After`. Keys are per customer and expire after 24 hours (README, "Idempotency keys").',
+      'Unique per logical request: generate one (a UUID v4 is a good choice) when the customer acts, and reuse it for every retry of that action. 1 to 255 visible ASCII characters. A repeat of a completed request answers the stored response with `Idempotent-Replayed: true`; the same key with a different request is a 422 `/problems/idempotency-key-reused`; a repeat while the first is still executing is a 409 `/problems/idempotency-key-in-use` with `Retry-After`. Keys are per customer and expire after 24 hours (docs/api.md, "Idempotency keys").',
     examples: ['5f0c1e8a-3d4b-4b8e-9a57-2f0c6d1e9b42'],
   });
 

@@ -35,7 +35,7 @@ const IDEMPOTENT = Symbol('idempotent');
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Makes a POST route a keyed write (README, "Idempotency keys"; see IdempotencyService): its
+ * Makes a POST route a keyed write (docs/api.md, "Idempotency keys"; see IdempotencyService): its
  * answer, the route's status with the returned view as JSON, is stored under the key and
  * replayed for a repeat of the request. The route must not use `@Res()`.
  */

@@ -24,7 +24,7 @@ export const orderViewSchema = z
     id: z.uuid().meta({ description: 'The order id, chosen by the server.' }),
     status: z.enum(ORDER_STATUSES).meta({
       description:
-        'The order lifecycle state (README, "Order and payment states"). It follows the payment.',
+        'The order lifecycle state (docs/architecture.md, "Order and payment states"). It follows the payment.',
     }),
     currency: z.string().meta({ description: 'ISO 4217 code, lowercase.', examples: ['usd'] }),
     amount: minorUnits('The total in minor units, computed by the server from the lines.'),
