@@ -298,6 +298,26 @@ describe(OrdersRepository.name, () => {
       );
     });
 
+    it('claims the orders quiet the longest first', async () => {
+      const byAge = [];
+      for (const hours of [2, 4, 3]) {
+        const order = await inserted(newOrder(undefined, hoursAgo(hours)));
+        await attachPayment(order.id);
+        await stage(order.id, 'updated_at = $2', [hoursAgo(hours)]);
+        byAge.push(order.id);
+      }
+      const claimed = await orders.claimForReconciliation(2, HOUR_MS);
+      expect(claimed.map((c) => c.orderId)).toEqual(expect.arrayContaining([byAge[1], byAge[2]]));
+      expect(claimed).toHaveLength(2);
+
+      const pending = [];
+      for (const hours of [2, 4, 3])
+        pending.push(await inserted(newOrder(undefined, hoursAgo(hours))));
+      expect((await orders.claimPendingForReconciliation(2, HOUR_MS)).sort()).toEqual(
+        [pending[1].id, pending[2].id].sort(),
+      );
+    });
+
     it('gives released claims back to the next round', async () => {
       const order = await inserted(newOrder(undefined, hoursAgo(2)));
       await attachPayment(order.id);

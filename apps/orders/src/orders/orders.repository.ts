@@ -198,6 +198,39 @@ function orderFromRow(row: OrderRow): Order {
 /** The reconciliation delay doubles with each check that finds nothing, up to 2^6 times. */
 const MAX_BACKOFF_DOUBLINGS = 6;
 
+/**
+ * Claims up to $1 orders that `candidates` selects and that have been quiet for $2 ms since their
+ * `quietSince` column, oldest first, for a check against payments. One statement, so the claim is
+ * its own short transaction: SKIP LOCKED lets instances claiming at the same time take disjoint
+ * rows, and pushing `reconcile_after` into the future (by $2 ms, doubled per earlier claim up to
+ * $3 times) keeps the next claims, here or on another instance, off them while they are checked.
+ */
+const claimForCheck = (candidates: string, quietSince: 'updated_at' | 'created_at') => `
+  UPDATE orders o
+     SET reconcile_after = now() + $2 * interval '1 millisecond'
+                           * power(2, least(o.reconcile_attempts, $3)),
+         reconcile_attempts = o.reconcile_attempts + 1
+   WHERE o.id IN (
+     SELECT id FROM orders
+      WHERE ${candidates}
+        AND ${quietSince} <= now() - $2 * interval '1 millisecond'
+        AND (reconcile_after IS NULL OR reconcile_after <= now())
+      ORDER BY ${quietSince}
+      LIMIT $1
+      FOR UPDATE SKIP LOCKED)
+  RETURNING o.id, o.payment_id`;
+
+/** Orders whose payment may have moved without payments' update reaching us. */
+const CLAIM_UNPAID = claimForCheck(
+  "status IN ('awaiting_payment', 'payment_failed') AND payment_id IS NOT NULL",
+  'updated_at',
+);
+/** Orders whose checkout stopped before their payment was attached. */
+const CLAIM_PENDING = claimForCheck(
+  "status = 'pending_payment' AND payment_id IS NULL",
+  'created_at',
+);
+
 @Injectable()
 export class OrdersRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -340,53 +373,29 @@ export class OrdersRepository {
 
   /**
    * Claims up to `batch` unpaid orders whose payment has been quiet for `afterMs`, for a check
-   * against payments. One statement, so the claim is its own short transaction: SKIP LOCKED lets
-   * instances claiming at the same time take disjoint rows, and pushing `reconcile_after` into the
-   * future keeps the next claims (here or on another instance) off them while they are checked.
+   * against payments.
    */
   async claimForReconciliation(batch: number, afterMs: number): Promise<ReconcileCandidate[]> {
-    const [rows] = await this.db.query<[{ id: string; payment_id: string }[], number]>(
-      `UPDATE orders o
-          SET reconcile_after = now() + $2 * interval '1 millisecond'
-                                * power(2, least(o.reconcile_attempts, $3)),
-              reconcile_attempts = o.reconcile_attempts + 1
-        WHERE o.id IN (
-          SELECT id FROM orders
-           WHERE status IN ('awaiting_payment', 'payment_failed') AND payment_id IS NOT NULL
-             AND updated_at <= now() - $2 * interval '1 millisecond'
-             AND (reconcile_after IS NULL OR reconcile_after <= now())
-           ORDER BY updated_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED)
-       RETURNING o.id, o.payment_id`,
-      [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
-    );
-    return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id }));
+    const rows = await this.claim(CLAIM_UNPAID, batch, afterMs);
+    return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id! }));
   }
 
   /**
    * Claims up to `batch` orders left `pending_payment` for `afterMs` (their checkout was cut off
    * before attaching its payment, and the client has not come back), to obtain their payment.
-   * Claimed and backed off like claimForReconciliation.
    */
   async claimPendingForReconciliation(batch: number, afterMs: number): Promise<string[]> {
-    const [rows] = await this.db.query<[{ id: string }[], number]>(
-      `UPDATE orders o
-          SET reconcile_after = now() + $2 * interval '1 millisecond'
-                                * power(2, least(o.reconcile_attempts, $3)),
-              reconcile_attempts = o.reconcile_attempts + 1
-        WHERE o.id IN (
-          SELECT id FROM orders
-           WHERE status = 'pending_payment' AND payment_id IS NULL
-             AND created_at <= now() - $2 * interval '1 millisecond'
-             AND (reconcile_after IS NULL OR reconcile_after <= now())
-           ORDER BY created_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED)
-       RETURNING o.id`,
+    const rows = await this.claim(CLAIM_PENDING, batch, afterMs);
+    return rows.map((row) => row.id);
+  }
+
+  private async claim(statement: string, batch: number, afterMs: number) {
+    // TypeORM answers an UPDATE with [rows, count].
+    const [rows] = await this.db.query<[{ id: string; payment_id: string | null }[], number]>(
+      statement,
       [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
     );
-    return rows.map((row) => row.id);
+    return rows;
   }
 
   /** Gives back claims that could not be checked, so that the next round takes them again. */
