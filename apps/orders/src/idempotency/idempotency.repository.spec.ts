@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '#testing/database.js';
-import { loadOrdersConfig } from '../config.js';
-import { databaseOptions } from '../database/database.options.js';
+import type { DataSource } from 'typeorm';
+import { createMigratedDatabase, type MigratedDatabase } from '#testing/migrated-database.js';
+import { migrationTarget } from '../database/database.options.js';
 import { Order } from '../orders/order.entity.js';
 import { OrdersRepository } from '../orders/orders.repository.js';
 import { IdempotencyRecord } from './idempotency-record.entity.js';
@@ -17,23 +16,19 @@ const RETENTION_HOURS = 24;
  * statement, so these tests race them against each other where the database is what settles it.
  */
 describe(IdempotencyRepository.name, () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: DataSource;
   let keys: IdempotencyRepository;
 
   beforeAll(async () => {
-    database = await createTestDatabase('idempotency_repository');
-    const config = loadOrdersConfig({ ORDERS_DATABASE_URL: database.url });
-    db = new DataSource(databaseOptions({ ...config.database, poolSize: 6 }));
-    await db.initialize();
-    await db.runMigrations({ transaction: 'each' });
+    database = await createMigratedDatabase('idempotency_repository', (url) =>
+      migrationTarget({ url, poolSize: 6 }),
+    );
+    db = database.dataSource;
     keys = new IdempotencyRepository(db);
   });
 
-  afterAll(async () => {
-    if (db.isInitialized) await db.destroy();
-    await database.drop();
-  });
+  afterAll(() => database?.drop());
 
   // deleteExpired sweeps the whole table: each test starts from an empty one.
   beforeEach(() => db.query('TRUNCATE idempotency_keys, orders CASCADE'));

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '#testing/database.js';
-import { loadOrdersConfig } from '../config.js';
-import { databaseOptions } from '../database/database.options.js';
+import type { DataSource } from 'typeorm';
+import { createMigratedDatabase, type MigratedDatabase } from '#testing/migrated-database.js';
+import { migrationTarget } from '../database/database.options.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { OrderItem } from './order-item.entity.js';
 import { Order } from './order.entity.js';
@@ -17,23 +16,19 @@ const hoursAgo = (hours: number) => new Date(Date.now() - hours * HOUR_MS);
  * row lock that orders concurrent changes, and the claims that reconciliation takes.
  */
 describe(OrdersRepository.name, () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: DataSource;
   let orders: OrdersRepository;
 
   beforeAll(async () => {
-    database = await createTestDatabase('orders_repository');
-    const config = loadOrdersConfig({ ORDERS_DATABASE_URL: database.url });
-    db = new DataSource(databaseOptions({ ...config.database, poolSize: 4 }));
-    await db.initialize();
-    await db.runMigrations({ transaction: 'each' });
+    database = await createMigratedDatabase('orders_repository', (url) =>
+      migrationTarget({ url, poolSize: 4 }),
+    );
+    db = database.dataSource;
     orders = new OrdersRepository(db);
   });
 
-  afterAll(async () => {
-    if (db.isInitialized) await db.destroy();
-    await database.drop();
-  });
+  afterAll(() => database?.drop());
 
   // The claims look at every order: each test starts from an empty table.
   beforeEach(() => db.query('TRUNCATE orders, idempotency_keys CASCADE'));
