@@ -7,14 +7,15 @@ import { CannotExecuteNotConnectedError, type EntityManager, type ValueTransform
  */
 export const bigintAsNumber: ValueTransformer = {
   to: (value: number | null | undefined) => value,
-  from: (value: string | null): number | null => {
-    if (value === null) return null;
-    const parsed = Number(value);
-    if (!Number.isSafeInteger(parsed))
-      throw new RangeError(`bigint ${value} is not a safe integer`);
-    return parsed;
-  },
+  from: (value: string | null): number | null => (value === null ? null : bigintToNumber(value)),
 };
+
+/** A `bigint` column as pg returns it (text) in a row mapped by hand; see bigintAsNumber. */
+export function bigintToNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed)) throw new RangeError(`bigint ${value} is not a safe integer`);
+  return parsed;
+}
 
 /** PostgreSQL's unique_violation, raised by the constraints that guard identity. */
 export const UNIQUE_VIOLATION = '23505';

@@ -30,6 +30,37 @@ const INSERT_OR_FIND: PreparedStatement = {
           WHERE customer_id = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
 };
 
+/** A row of COLUMNS as pg returns it. */
+interface KeyRow {
+  customer_id: string;
+  key: string;
+  fingerprint: string;
+  state: IdempotencyRecord['state'];
+  locked_until: Date | null;
+  order_id: string | null;
+  response_status: number | null;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+function recordFromRow(row: KeyRow): IdempotencyRecord {
+  return Object.assign(new IdempotencyRecord(), {
+    customerId: row.customer_id,
+    key: row.key,
+    fingerprint: row.fingerprint,
+    state: row.state,
+    lockedUntil: row.locked_until,
+    orderId: row.order_id,
+    responseStatus: row.response_status,
+    responseHeaders: row.response_headers,
+    responseBody: row.response_body,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  });
+}
+
 const COMPLETE: PreparedStatement = {
   name: 'idempotency-complete',
   text: `UPDATE idempotency_keys
@@ -58,34 +89,25 @@ export class IdempotencyRepository {
     lockMs: number,
     retentionHours: number,
   ): Promise<{ record: IdempotencyRecord; inserted: boolean; expired: boolean } | undefined> {
-    const rows = await queryPrepared<Record<string, unknown>>(this.db.manager, INSERT_OR_FIND, [
-      ref.customerId,
-      ref.key,
-      fingerprint,
-      lockMs,
-      retentionHours,
-    ]);
-    const row = rows[0];
-    return (
-      row && {
-        record: this.toRecord(row),
-        inserted: row.inserted === true,
-        expired: row.expired === true,
-      }
+    const [row] = await queryPrepared<KeyRow & { inserted: boolean; expired: boolean }>(
+      this.db.manager,
+      INSERT_OR_FIND,
+      [ref.customerId, ref.key, fingerprint, lockMs, retentionHours],
     );
+    return row && { record: recordFromRow(row), inserted: row.inserted, expired: row.expired };
   }
 
   /** Takes the lock of an in-flight key whose holder released it or ran out of time. */
   async takeOver(ref: KeyRef, lockMs: number): Promise<IdempotencyRecord | undefined> {
     // TypeORM answers an UPDATE with [rows, count].
-    const [rows] = await this.db.query<[Record<string, unknown>[], number]>(
+    const [[row]] = await this.db.query<[KeyRow[], number]>(
       `UPDATE idempotency_keys SET locked_until = now() + $3 * interval '1 millisecond'
         WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'
           AND (locked_until IS NULL OR locked_until <= now()) AND expires_at > now()
-       RETURNING *`,
+       RETURNING ${COLUMNS}`,
       [ref.customerId, ref.key, lockMs],
     );
-    return rows[0] && this.toRecord(rows[0]);
+    return row && recordFromRow(row);
   }
 
   async deleteIfExpired(ref: KeyRef): Promise<void> {
@@ -130,21 +152,5 @@ export class IdempotencyRepository {
       [batch],
     );
     return count;
-  }
-
-  private toRecord(row: Record<string, unknown>): IdempotencyRecord {
-    return Object.assign(new IdempotencyRecord(), {
-      customerId: row.customer_id as string,
-      key: row.key as string,
-      fingerprint: row.fingerprint as string,
-      state: row.state as IdempotencyRecord['state'],
-      lockedUntil: row.locked_until as Date | null,
-      orderId: row.order_id as string | null,
-      responseStatus: row.response_status as number | null,
-      responseHeaders: row.response_headers as Record<string, string> | null,
-      responseBody: row.response_body as string | null,
-      createdAt: row.created_at as Date,
-      expiresAt: row.expires_at as Date,
-    });
   }
 }

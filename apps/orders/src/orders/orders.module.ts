@@ -1,11 +1,8 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
-import { OrderItem } from './order-item.entity.js';
-import { Order } from './order.entity.js';
 import { OrdersGrpcController } from './orders.grpc.controller.js';
 import { OrdersHttpController } from './orders.http.controller.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -14,12 +11,7 @@ import { OrdersService } from './orders.service.js';
 import { PaymentUpdatesService } from './payment-updates.service.js';
 
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([Order, OrderItem]),
-    AuthModule,
-    PaymentsClientModule,
-    IdempotencyModule,
-  ],
+  imports: [AuthModule, PaymentsClientModule, IdempotencyModule],
   controllers: [OrdersHttpController, OrdersGrpcController],
   providers: [
     OrdersService,

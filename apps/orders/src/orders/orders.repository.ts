@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
-import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { DataSource, type EntityManager } from 'typeorm';
+import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import type { CurrencyCode } from '#common/money.js';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';
@@ -67,8 +67,8 @@ const ORDER_COLUMNS = `id, customer_id, status, currency, amount, payment_id, pa
   reconcile_after, reconcile_attempts, created_at, updated_at`;
 
 /**
- * An order with its items (in their positions) in one row of one query, mapped by hand: these
- * reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
+ * Orders with their items (in their positions), each order in one row of one query, mapped by
+ * hand: these reads are the hottest path of the API, and TypeORM's query builder and entity hydration cost
  * more CPU than the query itself. The columns are named: a prepared statement's result type is
  * fixed, and a column added by a later migration must not break connections that prepared it.
  */
@@ -80,6 +80,15 @@ const selectOrder = (where: string) => `
                                ORDER BY i.position)
                           FROM order_items i WHERE i.order_id = o.id), '[]') AS items
     FROM orders o WHERE ${where}`;
+
+/**
+ * The history row of the status change made by the statement's `changed` CTE, which returns the
+ * order's id, new status and updated_at: the one place a status change is recorded.
+ */
+const recordStatusChange = (from: string, paymentVersion: string, source: string) => `
+  INSERT INTO order_status_history
+    (order_id, from_status, to_status, payment_version, source, created_at)
+  SELECT id, ${from}, status, ${paymentVersion}, ${source}, updated_at FROM changed`;
 
 /** Checkout's statements, prepared once per connection (see queryPrepared). */
 const INSERT_ORDER: PreparedStatement = {
@@ -100,15 +109,13 @@ const INSERT_ORDER: PreparedStatement = {
 
 const ATTACH_PAYMENT: PreparedStatement = {
   name: 'order-attach-payment',
-  text: `WITH attached AS (
+  text: `WITH changed AS (
          UPDATE orders
             SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
                 payment_client_secret = $4, payment_version = $5, updated_at = $6
           WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
-          RETURNING id)
-       INSERT INTO order_status_history
-         (order_id, from_status, to_status, payment_version, source, created_at)
-       SELECT id, 'pending_payment', 'awaiting_payment', $5, $7, $6 FROM attached
+          RETURNING id, status, updated_at)
+       ${recordStatusChange(`'pending_payment'`, '$5', '$7')}
        RETURNING order_id`,
 };
 
@@ -124,7 +131,19 @@ const ORDER_FOR_CUSTOMER: PreparedStatement = {
   text: selectOrder('o.id = $1 AND o.customer_id = $2'),
 };
 
-/** A row of `selectOne`: bigints as text (pg's default), items as JSON. */
+/** A customer's orders newest first, in the order of orders_customer_created_idx. */
+const NEWEST_FIRST = 'ORDER BY o.created_at DESC, o.id DESC LIMIT $2';
+const ORDERS_PAGE: PreparedStatement = {
+  name: 'orders-page',
+  text: `${selectOrder('o.customer_id = $1')} ${NEWEST_FIRST}`,
+};
+/** The page strictly after the cursor ($3, $4): keyset pagination, stable under new orders. */
+const ORDERS_PAGE_AFTER: PreparedStatement = {
+  name: 'orders-page-after',
+  text: `${selectOrder('o.customer_id = $1 AND (o.created_at, o.id) < ($3, $4)')} ${NEWEST_FIRST}`,
+};
+
+/** A row of `selectOrder`: bigints as text (pg's default), items as JSON. */
 interface OrderRow {
   id: string;
   customer_id: string;
@@ -145,15 +164,13 @@ interface OrderRow {
   items: { position: number; sku: string; name: string; quantity: number; unitAmount: string }[];
 }
 
-const toNumber = (value: string) => bigintAsNumber.from(value) as number;
-
 function orderFromRow(row: OrderRow): Order {
   return Object.assign(new Order(), {
     id: row.id,
     customerId: row.customer_id,
     status: row.status,
     currency: row.currency,
-    amount: toNumber(row.amount),
+    amount: bigintToNumber(row.amount),
     items: row.items.map((item) =>
       Object.assign(new OrderItem(), {
         orderId: row.id,
@@ -161,14 +178,14 @@ function orderFromRow(row: OrderRow): Order {
         sku: item.sku,
         name: item.name,
         quantity: item.quantity,
-        unitAmount: toNumber(item.unitAmount),
+        unitAmount: bigintToNumber(item.unitAmount),
       }),
     ),
     paymentId: row.payment_id,
     paymentStatus: row.payment_status,
     paymentClientSecret: row.payment_client_secret,
     paymentVersion: row.payment_version,
-    amountRefunded: toNumber(row.amount_refunded),
+    amountRefunded: bigintToNumber(row.amount_refunded),
     paymentDisputed: row.payment_disputed,
     paymentFailureCode: row.payment_failure_code,
     reconcileAfter: row.reconcile_after,
@@ -180,6 +197,39 @@ function orderFromRow(row: OrderRow): Order {
 
 /** The reconciliation delay doubles with each check that finds nothing, up to 2^6 times. */
 const MAX_BACKOFF_DOUBLINGS = 6;
+
+/**
+ * Claims up to $1 orders that `candidates` selects and that have been quiet for $2 ms since their
+ * `quietSince` column, oldest first, for a check against payments. One statement, so the claim is
+ * its own short transaction: SKIP LOCKED lets instances claiming at the same time take disjoint
+ * rows, and pushing `reconcile_after` into the future (by $2 ms, doubled per earlier claim up to
+ * $3 times) keeps the next claims, here or on another instance, off them while they are checked.
+ */
+const claimForCheck = (candidates: string, quietSince: 'updated_at' | 'created_at') => `
+  UPDATE orders o
+     SET reconcile_after = now() + $2 * interval '1 millisecond'
+                           * power(2, least(o.reconcile_attempts, $3)),
+         reconcile_attempts = o.reconcile_attempts + 1
+   WHERE o.id IN (
+     SELECT id FROM orders
+      WHERE ${candidates}
+        AND ${quietSince} <= now() - $2 * interval '1 millisecond'
+        AND (reconcile_after IS NULL OR reconcile_after <= now())
+      ORDER BY ${quietSince}
+      LIMIT $1
+      FOR UPDATE SKIP LOCKED)
+  RETURNING o.id, o.payment_id`;
+
+/** Orders whose payment may have moved without payments' update reaching us. */
+const CLAIM_UNPAID = claimForCheck(
+  "status IN ('awaiting_payment', 'payment_failed') AND payment_id IS NOT NULL",
+  'updated_at',
+);
+/** Orders whose checkout stopped before their payment was attached. */
+const CLAIM_PENDING = claimForCheck(
+  "status = 'pending_payment' AND payment_id IS NULL",
+  'created_at',
+);
 
 @Injectable()
 export class OrdersRepository {
@@ -233,7 +283,7 @@ export class OrdersRepository {
   }
 
   findForCustomer(id: string, customerId: string): Promise<Order | null> {
-    return this.selectOne(this.db.manager, ORDER_FOR_CUSTOMER, [id, customerId]);
+    return this.selectOne(ORDER_FOR_CUSTOMER, [id, customerId]);
   }
 
   /** The order when the scope reaches it; a customer's scope is part of the query itself. */
@@ -242,42 +292,25 @@ export class OrdersRepository {
   }
 
   findById(id: string): Promise<Order | null> {
-    return this.selectOne(this.db.manager, ORDER_BY_ID, [id]);
+    return this.selectOne(ORDER_BY_ID, [id]);
   }
 
-  private async selectOne(
-    manager: EntityManager,
-    statement: PreparedStatement,
-    values: unknown[],
-  ): Promise<Order | null> {
-    const rows = await queryPrepared<OrderRow>(manager, statement, values);
-    return rows[0] ? orderFromRow(rows[0]) : null;
+  private async selectOne(statement: PreparedStatement, values: unknown[]): Promise<Order | null> {
+    const [row] = await queryPrepared<OrderRow>(this.db.manager, statement, values);
+    return row ? orderFromRow(row) : null;
   }
 
-  /** One page of a customer's orders, newest first, strictly after the cursor. */
+  /** One page of a customer's orders, newest first, strictly after the cursor: one statement. */
   async listForCustomer(customerId: string, limit: number, after?: OrderCursor): Promise<Order[]> {
-    const query = this.db
-      .getRepository(Order)
-      .createQueryBuilder('o')
-      .where('o.customer_id = :customerId', { customerId })
-      .orderBy('o.created_at', 'DESC')
-      .addOrderBy('o.id', 'DESC')
-      .limit(limit);
-    if (after) {
-      query.andWhere('(o.created_at, o.id) < (:createdAt, :id)', {
-        createdAt: after.createdAt,
-        id: after.id,
-      });
-    }
-    const orders = await query.getMany();
-    if (orders.length === 0) return orders;
-    const items = await this.db.getRepository(OrderItem).find({
-      where: { orderId: In(orders.map((o) => o.id)) },
-      order: { position: 'ASC' },
-    });
-    const byOrder = Map.groupBy(items, (item) => item.orderId);
-    for (const order of orders) order.items = byOrder.get(order.id) ?? [];
-    return orders;
+    const rows = after
+      ? await queryPrepared<OrderRow>(this.db.manager, ORDERS_PAGE_AFTER, [
+          customerId,
+          limit,
+          after.createdAt,
+          after.id,
+        ])
+      : await queryPrepared<OrderRow>(this.db.manager, ORDERS_PAGE, [customerId, limit]);
+    return rows.map(orderFromRow);
   }
 
   /**
@@ -296,7 +329,7 @@ export class OrdersRepository {
       const current: LockedOrder = {
         id: row.id,
         status: row.status,
-        amount: toNumber(row.amount),
+        amount: bigintToNumber(row.amount),
         paymentId: row.payment_id,
         paymentVersion: BigInt(row.payment_version),
       };
@@ -329,12 +362,9 @@ export class OrdersRepository {
       return row;
     }
     const n = parameters.length;
+    const history = recordStatusChange(`$${n + 1}::text`, `$${n + 2}::bigint`, `$${n + 3}::text`);
     const [row] = await tx.query<Omit<OrderRow, 'items'>[]>(
-      `WITH changed AS (${update}),
-            history AS (
-              INSERT INTO order_status_history
-                (order_id, from_status, to_status, payment_version, source, created_at)
-              VALUES ($1, $${n + 1}, $2, $${n + 2}, $${n + 3}, $3))
+      `WITH changed AS (${update}), history AS (${history})
        SELECT * FROM changed`,
       [...parameters, current.status, change.fields?.paymentVersion ?? null, change.source],
     );
@@ -343,53 +373,29 @@ export class OrdersRepository {
 
   /**
    * Claims up to `batch` unpaid orders whose payment has been quiet for `afterMs`, for a check
-   * against payments. One statement, so the claim is its own short transaction: SKIP LOCKED lets
-   * instances claiming at the same time take disjoint rows, and pushing `reconcile_after` into the
-   * future keeps the next claims (here or on another instance) off them while they are checked.
+   * against payments.
    */
   async claimForReconciliation(batch: number, afterMs: number): Promise<ReconcileCandidate[]> {
-    const [rows] = await this.db.query<[{ id: string; payment_id: string }[], number]>(
-      `UPDATE orders o
-          SET reconcile_after = now() + $2 * interval '1 millisecond'
-                                * power(2, least(o.reconcile_attempts, $3)),
-              reconcile_attempts = o.reconcile_attempts + 1
-        WHERE o.id IN (
-          SELECT id FROM orders
-           WHERE status IN ('awaiting_payment', 'payment_failed') AND payment_id IS NOT NULL
-             AND updated_at <= now() - $2 * interval '1 millisecond'
-             AND (reconcile_after IS NULL OR reconcile_after <= now())
-           ORDER BY updated_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED)
-       RETURNING o.id, o.payment_id`,
-      [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
-    );
-    return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id }));
+    const rows = await this.claim(CLAIM_UNPAID, batch, afterMs);
+    return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id! }));
   }
 
   /**
    * Claims up to `batch` orders left `pending_payment` for `afterMs` (their checkout was cut off
    * before attaching its payment, and the client has not come back), to obtain their payment.
-   * Claimed and backed off like claimForReconciliation.
    */
   async claimPendingForReconciliation(batch: number, afterMs: number): Promise<string[]> {
-    const [rows] = await this.db.query<[{ id: string }[], number]>(
-      `UPDATE orders o
-          SET reconcile_after = now() + $2 * interval '1 millisecond'
-                                * power(2, least(o.reconcile_attempts, $3)),
-              reconcile_attempts = o.reconcile_attempts + 1
-        WHERE o.id IN (
-          SELECT id FROM orders
-           WHERE status = 'pending_payment' AND payment_id IS NULL
-             AND created_at <= now() - $2 * interval '1 millisecond'
-             AND (reconcile_after IS NULL OR reconcile_after <= now())
-           ORDER BY created_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED)
-       RETURNING o.id`,
+    const rows = await this.claim(CLAIM_PENDING, batch, afterMs);
+    return rows.map((row) => row.id);
+  }
+
+  private async claim(statement: string, batch: number, afterMs: number) {
+    // TypeORM answers an UPDATE with [rows, count].
+    const [rows] = await this.db.query<[{ id: string; payment_id: string | null }[], number]>(
+      statement,
       [batch, afterMs, MAX_BACKOFF_DOUBLINGS],
     );
-    return rows.map((row) => row.id);
+    return rows;
   }
 
   /** Gives back claims that could not be checked, so that the next round takes them again. */
