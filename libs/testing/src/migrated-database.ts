@@ -3,6 +3,7 @@ import { type MigrationTarget, Migrations } from '#common/migrations.js';
 import { createTestDatabase } from './database.js';
 
 export interface MigratedDatabase {
+  url: string;
   /** An open pool on the database, as the service's own (its entities, its options). */
   dataSource: DataSource;
   /** Closes the pool and drops the database. */
@@ -23,6 +24,7 @@ export async function createMigratedDatabase(
     await migrations.run().finally(() => migrations.close());
     const dataSource = await new DataSource(target(database.url).options).initialize();
     return {
+      url: database.url,
       dataSource,
       drop: async () => {
         await dataSource.destroy();
