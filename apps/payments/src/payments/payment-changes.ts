@@ -10,8 +10,6 @@ import { toProtoStatus } from './payment-state.js';
 import { type PaymentKey, PaymentsRepository } from './payments.repository.js';
 import { countPaymentStatus } from '#observability/business-metrics.js';
 
-export type { PaymentKey } from './payments.repository.js';
-
 /** Changes the locked payment; returns whether it changed anything. */
 export type PaymentChange = (payment: Payment, tx: Transaction) => boolean | Promise<boolean>;
 
@@ -46,7 +44,10 @@ export class PaymentChanges {
     return payment;
   }
 
-  /** As `change`, inside the caller's transaction, which kicks the relay if anything was queued. */
+  /**
+   * As `change`, inside the caller's transaction (see inTransaction): returns what it queued, so
+   * that the caller kicks the relay once the transaction commits.
+   */
   async changeIn(tx: Transaction, key: PaymentKey, change: PaymentChange): Promise<ChangeOutcome> {
     const payment = await this.payments.lock(tx, key);
     if (!payment) return { payment: null, queued: null };
