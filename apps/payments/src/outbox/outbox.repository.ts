@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Untraced } from '#observability/spans.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 
@@ -103,32 +103,6 @@ const parkedFromRow = (row: ParkedRow): ParkedNotification => ({
 @Injectable()
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
-
-  /**
-   * Adds a notification inside the caller's transaction (the one changing the payment), in the
-   * same statement as `change` (an UPDATE or INSERT whose parameters are $1..$n, one SQL text per
-   * name), so that saving a change and queueing its notification is one round trip.
-   */
-  async addWith(
-    tx: EntityManager,
-    paymentId: string,
-    payload: UpdateOrderPaymentStatusRequest,
-    traceparent: string | null,
-    change: { name: string; sql: string; parameters: unknown[] },
-  ): Promise<void> {
-    const n = change.parameters.length;
-    await queryPrepared(
-      tx,
-      {
-        // One SQL text per change name: pg prepares each name once per connection.
-        name: `${change.name}+outbox`,
-        text: `WITH change AS (${change.sql})
-               INSERT INTO outbox (payment_id, payload, traceparent)
-               VALUES ($${n + 1}, $${n + 2}, $${n + 3})`,
-      },
-      [...change.parameters, paymentId, payload, traceparent],
-    );
-  }
 
   /**
    * Claims up to `batchSize` due notifications in one statement: each is leased to this relay

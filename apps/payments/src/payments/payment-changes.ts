@@ -1,85 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '#common/clock.js';
+import { Untraced } from '#observability/spans.js';
 import { currentTraceparent } from '#observability/trace-context.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
+import { type Transaction, Transactions } from '../database/transaction.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
-import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { Payment } from './payment.entity.js';
-import { type PaymentState, toProtoStatus } from './payment-state.js';
-import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { toProtoStatus } from './payment-state.js';
+import { type PaymentKey, PaymentsRepository } from './payments.repository.js';
 import { countPaymentStatus } from '#observability/business-metrics.js';
 
-/** Named, not `*`: a prepared statement's result type must not change under a later migration. */
-const LOCKED_COLUMNS = `id, order_id, customer_id, amount, currency, status, provider_payment_id,
-  client_secret, version, amount_refunded, failure_code, failure_message, latest_charge_id,
-  receipt_url, disputed, stripe_status_at, checkout_traceparent, create_idempotency_key,
-  created_at, updated_at`;
+/** Changes the locked payment; returns whether it changed anything. */
+export type PaymentChange = (payment: Payment, tx: Transaction) => boolean | Promise<boolean>;
 
-const LOCK_BY_ID: PreparedStatement = {
-  name: 'payment-lock-by-id',
-  text: `SELECT ${LOCKED_COLUMNS} FROM payments WHERE id = $1 FOR UPDATE`,
-};
-
-const LOCK_BY_PROVIDER_ID: PreparedStatement = {
-  name: 'payment-lock-by-provider-id',
-  text: `SELECT ${LOCKED_COLUMNS} FROM payments WHERE provider_payment_id = $1 FOR UPDATE`,
-};
-
-interface PaymentRow {
-  id: string;
-  order_id: string;
-  customer_id: string;
-  amount: string;
-  currency: string;
-  status: PaymentState;
-  provider_payment_id: string | null;
-  client_secret: string | null;
-  version: string;
-  amount_refunded: string;
-  failure_code: string | null;
-  failure_message: string | null;
-  latest_charge_id: string | null;
-  receipt_url: string | null;
-  disputed: boolean;
-  stripe_status_at: Date | null;
-  checkout_traceparent: string | null;
-  create_idempotency_key: string | null;
-  created_at: Date;
-  updated_at: Date;
+/** A change made inside a caller's transaction, and the notification it queued (if any). */
+export interface ChangeOutcome {
+  /** The payment as it stands afterwards; null when there is no such payment. */
+  payment: Payment | null;
+  /** Queued for orders with the change; null when nothing changed. Kick the relay after commit. */
+  queued: UpdateOrderPaymentStatusRequest | null;
 }
-
-const toNumber = (value: string) => bigintAsNumber.from(value) as number;
-
-/** The locked row as the entity TypeORM would have hydrated (bigints checked as safe integers). */
-function paymentFromRow(row: PaymentRow): Payment {
-  return Object.assign(new Payment(), {
-    id: row.id,
-    orderId: row.order_id,
-    customerId: row.customer_id,
-    amount: toNumber(row.amount),
-    currency: row.currency,
-    status: row.status,
-    providerPaymentId: row.provider_payment_id,
-    clientSecret: row.client_secret,
-    version: toNumber(row.version),
-    amountRefunded: toNumber(row.amount_refunded),
-    failureCode: row.failure_code,
-    failureMessage: row.failure_message,
-    latestChargeId: row.latest_charge_id,
-    receiptUrl: row.receipt_url,
-    disputed: row.disputed,
-    stripeStatusAt: row.stripe_status_at,
-    checkoutTraceparent: row.checkout_traceparent,
-    createIdempotencyKey: row.create_idempotency_key,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  });
-}
-
-/** What to lock: a payment by our id or by its Stripe PaymentIntent id. */
-export type PaymentKey = { id: string } | { providerPaymentId: string };
 
 /**
  * The one way a payment changes after creation: lock the row, let the caller change it, and if
@@ -88,80 +28,52 @@ export type PaymentKey = { id: string } | { providerPaymentId: string };
  */
 @Injectable()
 export class PaymentChanges {
-  /** Transactions in which a notification was queued: only they give the relay work. */
-  private readonly notifying = new WeakSet<EntityManager>();
-
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly outbox: OutboxRepository,
+    private readonly transactions: Transactions,
+    private readonly payments: PaymentsRepository,
     private readonly clock: Clock,
     private readonly relay: OutboxRelay,
   ) {}
 
   /**
-   * Runs `change` on the locked payment; `change` returns whether it changed anything. Returns the
-   * payment as it stands afterwards, or null when there is no such payment. Pass `tx` to join a
-   * transaction the caller already holds.
+   * Runs `change` on the locked payment in a transaction of its own. Returns the payment as it
+   * stands afterwards, or null when there is no such payment.
    */
-  async change(
-    key: PaymentKey,
-    change: (payment: Payment, tx: EntityManager) => boolean | Promise<boolean>,
-    tx?: EntityManager,
-  ): Promise<Payment | null> {
-    if (!tx) {
-      let queued = false;
-      const payment = await this.db.transaction(async (own) => {
-        const changed = await this.change(key, change, own);
-        queued = this.queuedIn(own);
-        return changed;
-      });
-      if (queued) this.relay.kick(); // deliver now rather than at the next poll
-      return payment;
-    }
-    const rows = await queryPrepared<PaymentRow>(
-      tx,
-      'id' in key ? LOCK_BY_ID : LOCK_BY_PROVIDER_ID,
-      ['id' in key ? key.id : key.providerPaymentId],
-    );
-    if (!rows[0]) return null;
-    const payment = paymentFromRow(rows[0]);
-    if (!(await change(payment, tx))) return payment;
-    payment.version += 1;
-    countPaymentStatus(payment.status);
-    payment.updatedAt = this.clock.now();
-    this.notifying.add(tx);
-    await this.outbox.addWith(tx, payment.id, paymentUpdate(payment), currentTraceparent(), {
-      // The whole mutable state, as the caller left it under the row lock: one round trip instead
-      // of TypeORM's save (which reads the row again first) plus the outbox insert.
-      name: 'payment-save',
-      sql: `UPDATE payments
-               SET status = $1, provider_payment_id = $2, client_secret = $3, version = $4,
-                   amount_refunded = $5, failure_code = $6, failure_message = $7,
-                   latest_charge_id = $8, receipt_url = $9, disputed = $10,
-                   stripe_status_at = $11, updated_at = $12
-             WHERE id = $13`,
-      parameters: [
-        payment.status,
-        payment.providerPaymentId,
-        payment.clientSecret,
-        payment.version,
-        payment.amountRefunded,
-        payment.failureCode,
-        payment.failureMessage,
-        payment.latestChargeId,
-        payment.receiptUrl,
-        payment.disputed,
-        payment.stripeStatusAt,
-        payment.updatedAt,
-        payment.id,
-      ],
-    });
+  async change(key: PaymentKey, change: PaymentChange): Promise<Payment | null> {
+    const { payment } = await this.inTransaction((tx) => this.changeIn(tx, key, change));
     return payment;
   }
 
-  /** Whether a change in `tx` queued a notification (to kick the relay once it commits). */
-  queuedIn(tx: EntityManager): boolean {
-    return this.notifying.has(tx);
+  /**
+   * As `change`, inside the caller's transaction (see inTransaction): returns what it queued, so
+   * that the caller kicks the relay once the transaction commits.
+   */
+  async changeIn(tx: Transaction, key: PaymentKey, change: PaymentChange): Promise<ChangeOutcome> {
+    const payment = await this.payments.lock(tx, key);
+    if (!payment) return { payment: null, queued: null };
+    if (!(await change(payment, tx))) return { payment, queued: null };
+    payment.version += 1;
+    countPaymentStatus(payment.status);
+    payment.updatedAt = this.clock.now();
+    const queued = paymentUpdate(payment);
+    await this.payments.saveWithNotification(tx, payment, {
+      payload: queued,
+      traceparent: currentTraceparent(),
+    });
+    return { payment, queued };
+  }
+
+  /**
+   * Runs `work` in one transaction; once it commits, kicks the relay if `work` says it queued a
+   * notification (delivered now rather than at the relay's next poll).
+   */
+  @Untraced()
+  async inTransaction<T extends { queued: unknown }>(
+    work: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.transactions.run(work);
+    if (result.queued) this.relay.kick();
+    return result;
   }
 }
 

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
+import { Transactions } from '../database/transaction.js';
 import { Faults } from '../faults.js';
 import { OutboxModule } from '../outbox/outbox.module.js';
 import { Refund } from '../refunds/refund.entity.js';
+import { RefundsRepository } from '../refunds/refunds.repository.js';
 import { RefundsService } from '../refunds/refunds.service.js';
 import { StripeModule } from '../stripe/stripe.module.js';
 import { PaymentChanges } from './payment-changes.js';
@@ -19,7 +21,9 @@ import { PaymentsService } from './payments.service.js';
     PaymentsService,
     PaymentsRepository,
     PaymentChanges,
+    Transactions,
     RefundsService,
+    RefundsRepository,
     Clock,
     IdGenerator,
     Faults,

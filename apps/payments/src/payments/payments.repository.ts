@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
+import { Transaction } from '../database/transaction.js';
 import { Payment } from './payment.entity.js';
 import type { PaymentState } from './payment-state.js';
 
@@ -33,6 +35,101 @@ const RECORD_INTENT: PreparedStatement = {
         RETURNING id`,
 };
 
+/** What to lock: a payment by our id or by its Stripe PaymentIntent id. */
+export type PaymentKey = { id: string } | { providerPaymentId: string };
+
+/** The notification to orders that a saved change queues in the outbox. */
+export interface PaymentNotification {
+  payload: UpdateOrderPaymentStatusRequest;
+  /** The trace of the change; the delivery continues it. */
+  traceparent: string | null;
+}
+
+/** Named, not `*`: a prepared statement's result type must not change under a later migration. */
+const LOCKED_COLUMNS = `id, order_id, customer_id, amount, currency, status, provider_payment_id,
+  client_secret, version, amount_refunded, failure_code, failure_message, latest_charge_id,
+  receipt_url, disputed, stripe_status_at, checkout_traceparent, create_idempotency_key,
+  created_at, updated_at`;
+
+const LOCK_BY_ID: PreparedStatement = {
+  name: 'payment-lock-by-id',
+  text: `SELECT ${LOCKED_COLUMNS} FROM payments WHERE id = $1 FOR UPDATE`,
+};
+
+const LOCK_BY_PROVIDER_ID: PreparedStatement = {
+  name: 'payment-lock-by-provider-id',
+  text: `SELECT ${LOCKED_COLUMNS} FROM payments WHERE provider_payment_id = $1 FOR UPDATE`,
+};
+
+/**
+ * The whole mutable state, as the caller left it under the row lock, and the notification of it
+ * in the outbox: one round trip instead of TypeORM's save (which reads the row again first) plus
+ * the outbox insert.
+ */
+const SAVE_WITH_NOTIFICATION: PreparedStatement = {
+  name: 'payment-save+outbox',
+  text: `WITH change AS (
+           UPDATE payments
+              SET status = $1, provider_payment_id = $2, client_secret = $3, version = $4,
+                  amount_refunded = $5, failure_code = $6, failure_message = $7,
+                  latest_charge_id = $8, receipt_url = $9, disputed = $10,
+                  stripe_status_at = $11, updated_at = $12
+            WHERE id = $13)
+         INSERT INTO outbox (payment_id, payload, traceparent) VALUES ($13, $14, $15)`,
+};
+
+interface PaymentRow {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  amount: string;
+  currency: string;
+  status: PaymentState;
+  provider_payment_id: string | null;
+  client_secret: string | null;
+  version: string;
+  amount_refunded: string;
+  failure_code: string | null;
+  failure_message: string | null;
+  latest_charge_id: string | null;
+  receipt_url: string | null;
+  disputed: boolean;
+  stripe_status_at: Date | null;
+  checkout_traceparent: string | null;
+  create_idempotency_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toNumber = (value: string) => bigintAsNumber.from(value) as number;
+
+/** The row as the entity TypeORM would have hydrated (bigints checked as safe integers). */
+function paymentFromRow(row: PaymentRow): Payment {
+  return Object.assign(new Payment(), {
+    id: row.id,
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    amount: toNumber(row.amount),
+    currency: row.currency,
+    status: row.status,
+    providerPaymentId: row.provider_payment_id,
+    clientSecret: row.client_secret,
+    version: toNumber(row.version),
+    amountRefunded: toNumber(row.amount_refunded),
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    latestChargeId: row.latest_charge_id,
+    receiptUrl: row.receipt_url,
+    disputed: row.disputed,
+    stripeStatusAt: row.stripe_status_at,
+    checkoutTraceparent: row.checkout_traceparent,
+    createIdempotencyKey: row.create_idempotency_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+/** The payments table, and the outbox row that goes with each saved change. */
 @Injectable()
 export class PaymentsRepository {
   constructor(@InjectRepository(Payment) private readonly payments: Repository<Payment>) {}
@@ -94,5 +191,43 @@ export class PaymentsRepository {
     ]);
     if (updated.length === 1) return Object.assign(new Payment(), payment, intent);
     return this.payments.findOneByOrFail({ id: payment.id });
+  }
+
+  /** Locks the payment's row until `tx` ends and returns it; null when there is no such payment. */
+  async lock(tx: Transaction, key: PaymentKey): Promise<Payment | null> {
+    const [row] = await queryPrepared<PaymentRow>(
+      Transaction.managerOf(tx, this.payments),
+      'id' in key ? LOCK_BY_ID : LOCK_BY_PROVIDER_ID,
+      ['id' in key ? key.id : key.providerPaymentId],
+    );
+    return row ? paymentFromRow(row) : null;
+  }
+
+  /**
+   * Saves the mutable state of a payment locked in `tx` and queues its notification, in one
+   * statement: no change is ever saved without its notification.
+   */
+  async saveWithNotification(
+    tx: Transaction,
+    payment: Payment,
+    notification: PaymentNotification,
+  ): Promise<void> {
+    await queryPrepared(Transaction.managerOf(tx, this.payments), SAVE_WITH_NOTIFICATION, [
+      payment.status,
+      payment.providerPaymentId,
+      payment.clientSecret,
+      payment.version,
+      payment.amountRefunded,
+      payment.failureCode,
+      payment.failureMessage,
+      payment.latestChargeId,
+      payment.receiptUrl,
+      payment.disputed,
+      payment.stripeStatusAt,
+      payment.updatedAt,
+      payment.id,
+      notification.payload,
+      notification.traceparent,
+    ]);
   }
 }

@@ -1,15 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
-import { DataSource, type EntityManager, In } from 'typeorm';
 import { Clock, IdGenerator } from '#common/clock.js';
 import { DomainError, type FieldError, isDomainError } from '#common/errors.js';
 import { isUuid } from '#common/uuid.js';
+import { Untraced } from '#observability/spans.js';
+import type { Transaction } from '../database/transaction.js';
 import { Faults } from '../faults.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
-import { Payment } from '../payments/payment.entity.js';
+import type { Payment } from '../payments/payment.entity.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Refund, REFUND_HOLDING_STATES, type RefundState } from './refund.entity.js';
+import { RefundsRepository } from './refunds.repository.js';
 import { countRefund } from '#observability/business-metrics.js';
 
 export interface ProcessRefundCommand {
@@ -32,7 +33,7 @@ const FINAL: RefundState[] = ['failed', 'canceled'];
 @Injectable()
 export class RefundsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly refunds: RefundsRepository,
     private readonly changes: PaymentChanges,
     private readonly stripe: StripeGateway,
     private readonly clock: Clock,
@@ -74,18 +75,14 @@ export class RefundsService {
     } catch (error) {
       // Stripe refused for good: free the reserved amount. Transient: keep it for the retry.
       if (isDomainError(error) && error.code === 'precondition_failed') {
-        await this.db.getRepository(Refund).update(refund.id, {
-          status: 'failed',
-          failureReason: error.message,
-          updatedAt: this.clock.now(),
-        });
+        await this.refunds.markFailed(refund.id, error.message, this.clock.now());
       }
       throw error;
     }
     const updated = await this.changes.change({ id: payment.id }, (locked, tx) =>
       this.applyStripeRefund(locked, stripeRefund, tx),
     );
-    const recorded = await this.db.getRepository(Refund).findOneByOrFail({ id: refund.id });
+    const recorded = (await this.refunds.findById(refund.id))!;
     countRefund(recorded.status);
     return { refund: recorded, payment: updated! };
   }
@@ -98,15 +95,12 @@ export class RefundsService {
   async applyStripeRefund(
     payment: Payment,
     stripeRefund: Stripe.Refund,
-    tx: EntityManager,
+    tx: Transaction,
   ): Promise<boolean> {
-    const refunds = tx.getRepository(Refund);
     const ourId = stripeRefund.metadata?.refund_id;
     let refund =
-      (await refunds.findOneBy({ providerRefundId: stripeRefund.id })) ??
-      (ourId && isUuid(ourId)
-        ? await refunds.findOneBy({ id: ourId, paymentId: payment.id })
-        : null);
+      (await this.refunds.findByProviderRefundId(tx, stripeRefund.id)) ??
+      (ourId && isUuid(ourId) ? await this.refunds.findOfPayment(tx, ourId, payment.id) : null);
     const status = refundState(stripeRefund.status);
     const now = this.clock.now();
     if (!refund) {
@@ -123,96 +117,106 @@ export class RefundsService {
         createdAt: now,
         updatedAt: now,
       });
-      await refunds.insert(refund);
+      await this.refunds.insert(tx, refund);
     } else if (
       refund.providerRefundId !== stripeRefund.id ||
       (refund.status !== status && !FINAL.includes(refund.status))
     ) {
-      await refunds.update(refund.id, {
+      await this.refunds.recordProgress(tx, refund.id, {
         providerRefundId: stripeRefund.id,
         status: FINAL.includes(refund.status) ? refund.status : status,
         failureReason: stripeRefund.failure_reason ?? refund.failureReason,
         updatedAt: now,
       });
     }
-    const refunded = await this.sum(tx, payment.id, ['succeeded']);
+    const refunded = await this.refunds.total(tx, payment.id, ['succeeded']);
     if (refunded === payment.amountRefunded) return false;
     payment.amountRefunded = refunded;
     return true;
   }
 
-  private reserve(
+  /**
+   * Reserves the refund's amount under the payment's row lock, or finds the refund this key made
+   * before. The payment itself does not change: nothing is saved or notified for it.
+   */
+  private async reserve(
     paymentId: string,
     amount: { amount: number; currency: string } | undefined,
     reason: Reason | undefined,
     idempotencyKey: string,
   ): Promise<{ refund: Refund; payment: Payment }> {
-    return this.db.transaction(async (tx) => {
-      const payment = await tx.findOne(Payment, {
-        where: { id: paymentId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
-      const earlier = await tx.findOneBy(Refund, { idempotencyKey });
-      if (earlier) {
-        if (earlier.paymentId !== paymentId) {
-          throw new DomainError(
-            'idempotency_key_reused',
-            'This idempotency key already refunded another payment.',
-          );
-        }
-        return { refund: earlier, payment };
-      }
-      if (payment.status !== 'succeeded' || !payment.providerPaymentId) {
-        throw new DomainError(
-          'precondition_failed',
-          `Only a succeeded payment can be refunded; this one is ${payment.status}.`,
-        );
-      }
-      if (payment.disputed) {
-        throw new DomainError('precondition_failed', 'A disputed payment cannot be refunded.');
-      }
-      if (amount && amount.currency !== payment.currency) {
-        throw DomainError.validation([
-          {
-            field: 'amount.currency',
-            message: `must be the payment's currency, ${payment.currency}`,
-          },
-        ]);
-      }
-      const remaining = payment.amount - (await this.sum(tx, payment.id, REFUND_HOLDING_STATES));
-      if (remaining <= 0) {
-        throw new DomainError('precondition_failed', 'The payment is already fully refunded.');
-      }
-      const requested = amount?.amount ?? remaining;
-      if (requested > remaining) {
-        throw new DomainError(
-          'precondition_failed',
-          `The refund of ${requested} exceeds the ${remaining} ${payment.currency} not yet refunded.`,
-        );
-      }
-      const now = this.clock.now();
-      const refund = Object.assign(new Refund(), {
-        id: this.ids.uuid(),
-        paymentId: payment.id,
-        amount: requested,
-        currency: payment.currency,
-        status: 'creating',
-        reason: reason ?? null,
-        providerRefundId: null,
-        failureReason: null,
-        idempotencyKey,
-        createdAt: now,
-        updatedAt: now,
-      } satisfies Refund);
-      await tx.insert(Refund, refund);
-      return { refund, payment };
+    let refund: Refund | undefined;
+    const payment = await this.changes.change({ id: paymentId }, async (locked, tx) => {
+      refund = await this.reserveIn(tx, locked, amount, reason, idempotencyKey);
+      return false;
     });
+    if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
+    return { refund: refund!, payment };
   }
 
-  private async sum(tx: EntityManager, paymentId: string, states: RefundState[]): Promise<number> {
-    const refunds = await tx.findBy(Refund, { paymentId, status: In(states) });
-    return refunds.reduce((total, refund) => total + refund.amount, 0);
+  @Untraced()
+  private async reserveIn(
+    tx: Transaction,
+    payment: Payment,
+    amount: { amount: number; currency: string } | undefined,
+    reason: Reason | undefined,
+    idempotencyKey: string,
+  ): Promise<Refund> {
+    const earlier = await this.refunds.findByIdempotencyKey(tx, idempotencyKey);
+    if (earlier) {
+      if (earlier.paymentId !== payment.id) {
+        throw new DomainError(
+          'idempotency_key_reused',
+          'This idempotency key already refunded another payment.',
+        );
+      }
+      return earlier;
+    }
+    if (payment.status !== 'succeeded' || !payment.providerPaymentId) {
+      throw new DomainError(
+        'precondition_failed',
+        `Only a succeeded payment can be refunded; this one is ${payment.status}.`,
+      );
+    }
+    if (payment.disputed) {
+      throw new DomainError('precondition_failed', 'A disputed payment cannot be refunded.');
+    }
+    if (amount && amount.currency !== payment.currency) {
+      throw DomainError.validation([
+        {
+          field: 'amount.currency',
+          message: `must be the payment's currency, ${payment.currency}`,
+        },
+      ]);
+    }
+    const remaining =
+      payment.amount - (await this.refunds.total(tx, payment.id, REFUND_HOLDING_STATES));
+    if (remaining <= 0) {
+      throw new DomainError('precondition_failed', 'The payment is already fully refunded.');
+    }
+    const requested = amount?.amount ?? remaining;
+    if (requested > remaining) {
+      throw new DomainError(
+        'precondition_failed',
+        `The refund of ${requested} exceeds the ${remaining} ${payment.currency} not yet refunded.`,
+      );
+    }
+    const now = this.clock.now();
+    const refund = Object.assign(new Refund(), {
+      id: this.ids.uuid(),
+      paymentId: payment.id,
+      amount: requested,
+      currency: payment.currency,
+      status: 'creating',
+      reason: reason ?? null,
+      providerRefundId: null,
+      failureReason: null,
+      idempotencyKey,
+      createdAt: now,
+      updatedAt: now,
+    } satisfies Refund);
+    await this.refunds.insert(tx, refund);
+    return refund;
   }
 }
 

@@ -1,33 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
-import { DataSource, type EntityManager } from 'typeorm';
 import { trace } from '@opentelemetry/api';
 import { annotate, Untraced } from '#observability/spans.js';
-import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { spanContextFrom } from '#observability/trace-context.js';
-import { OutboxRelay } from '../outbox/outbox.relay.js';
+import type { Transaction } from '../database/transaction.js';
 import { applyCharge, applyIntent } from '../payments/apply-intent.js';
-import { PaymentChanges } from '../payments/payment-changes.js';
-import type { Payment } from '../payments/payment.entity.js';
+import { type ChangeOutcome, PaymentChanges } from '../payments/payment-changes.js';
 import { RefundsService } from '../refunds/refunds.service.js';
+import { StripeEventsRepository } from './stripe-events.repository.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
-
-/**
- * Every event's first statement, prepared once per connection (see queryPrepared): records the
- * event with its outcome, decided in the same statement: `processed` when it concerns one of our
- * payments (found by its PaymentIntent id, $4; null for a type payments does not apply),
- * `ignored` otherwise. Nothing when the event was recorded before (a duplicate).
- */
-const RECORD_EVENT: PreparedStatement = {
-  name: 'stripe-event-record-with-outcome',
-  text: `INSERT INTO stripe_events (id, type, outcome, payment_id, stripe_created_at, received_at)
-         SELECT $1, $2, CASE WHEN payment.id IS NULL THEN 'ignored' ELSE 'processed' END,
-                payment.id, to_timestamp($3), now()
-           FROM (SELECT (SELECT id FROM payments WHERE provider_payment_id = $4) AS id) payment
-         ON CONFLICT (id) DO NOTHING RETURNING payment_id`,
-};
 
 export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
 
@@ -41,59 +23,53 @@ export class StripeEventsService {
   private readonly logger = new Logger(StripeEventsService.name);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: StripeEventsRepository,
     private readonly changes: PaymentChanges,
     private readonly refunds: RefundsService,
-    private readonly relay: OutboxRelay,
   ) {}
 
   async handle(event: Stripe.Event): Promise<EventOutcome> {
     annotate({ 'stripe.event_id': event.id, 'stripe.event_type': event.type });
-    const { outcome, notify } = await this.record(event);
+    // An event that changed nothing (e.g. payment_intent.created after CreatePayment recorded the
+    // intent) queued nothing, and does not kick the relay: a round would find the outbox empty.
+    const { outcome } = await this.changes.inTransaction((tx) => this.record(event, tx));
     annotate({ 'stripe.event_outcome': outcome });
     countWebhookEvent(event.type, outcome);
-    // An event that changed nothing (e.g. payment_intent.created after CreatePayment recorded the
-    // intent) queued nothing: a relay round would only find the outbox empty.
-    if (notify) this.relay.kick();
     return outcome;
   }
 
-  private record(event: Stripe.Event): Promise<{ outcome: EventOutcome; notify: boolean }> {
-    return this.db.transaction(async (tx) => {
-      const result = await this.recordIn(event, tx);
-      return { outcome: result, notify: this.changes.queuedIn(tx) };
-    });
-  }
-
   @Untraced()
-  private async recordIn(event: Stripe.Event, tx: EntityManager): Promise<EventOutcome> {
-    const [recorded] = await queryPrepared<{ payment_id: string | null }>(tx, RECORD_EVENT, [
-      event.id,
-      event.type,
-      event.created,
-      intentIdOf(event) ?? null,
-    ]);
-    if (!recorded) return 'duplicate';
-    if (!recorded.payment_id) {
+  private async record(
+    event: Stripe.Event,
+    tx: Transaction,
+  ): Promise<{ outcome: EventOutcome; queued: ChangeOutcome['queued'] }> {
+    const recorded = await this.events.record(tx, {
+      id: event.id,
+      type: event.type,
+      created: event.created,
+      paymentIntentId: intentIdOf(event),
+    });
+    if (recorded.duplicate) return { outcome: 'duplicate', queued: null };
+    if (!recorded.paymentId) {
       this.logger.log(`Ignored Stripe event ${event.id} (${event.type})`);
-      return 'ignored';
+      return { outcome: 'ignored', queued: null };
     }
     // The payment exists: it was found under this transaction's snapshot, and payments are never
     // deleted. Its row lock orders this event among concurrent changes to the same payment.
-    const payment = await this.apply(event, recorded.payment_id, tx);
+    const { payment, queued } = await this.apply(event, recorded.paymentId, tx);
     const checkout = spanContextFrom(payment?.checkoutTraceparent);
     // Links this webhook's trace to the checkout that created the payment.
     if (checkout) trace.getActiveSpan()?.addLink({ context: checkout });
     if (payment) annotate({ 'payment.id': payment.id, 'order.id': payment.orderId });
-    return 'processed';
+    return { outcome: 'processed', queued };
   }
 
   @Untraced()
   private async apply(
     event: Stripe.Event,
     paymentId: string,
-    tx: EntityManager,
-  ): Promise<Payment | null> {
+    tx: Transaction,
+  ): Promise<ChangeOutcome> {
     const at = new Date(event.created * 1000);
     switch (event.type) {
       case 'payment_intent.processing':
@@ -103,52 +79,40 @@ export class StripeEventsService {
       case 'payment_intent.canceled':
       case 'payment_intent.amount_capturable_updated': {
         const intent = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          (payment) => applyIntent(payment, intent, at),
-          tx,
+        return this.changes.changeIn(tx, { id: paymentId }, (payment) =>
+          applyIntent(payment, intent, at),
         );
       }
       case 'charge.succeeded':
       case 'charge.updated':
       case 'charge.refunded': {
         const charge = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          async (payment, inner) => {
-            const refunds = charge.refunds?.data ?? [];
-            let changed = applyCharge(payment, charge);
-            for (const refund of refunds) {
-              changed = (await this.refunds.applyStripeRefund(payment, refund, inner)) || changed;
-            }
-            return changed;
-          },
-          tx,
-        );
+        return this.changes.changeIn(tx, { id: paymentId }, async (payment, inner) => {
+          const refunds = charge.refunds?.data ?? [];
+          let changed = applyCharge(payment, charge);
+          for (const refund of refunds) {
+            changed = (await this.refunds.applyStripeRefund(payment, refund, inner)) || changed;
+          }
+          return changed;
+        });
       }
       case 'refund.created':
       case 'refund.updated':
       case 'refund.failed': {
         const refund = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          (payment, inner) => this.refunds.applyStripeRefund(payment, refund, inner),
-          tx,
+        return this.changes.changeIn(tx, { id: paymentId }, (payment, inner) =>
+          this.refunds.applyStripeRefund(payment, refund, inner),
         );
       }
       case 'charge.dispute.created': {
-        return this.changes.change(
-          { id: paymentId },
-          (payment) => {
-            if (payment.disputed) return false;
-            payment.disputed = true;
-            return true;
-          },
-          tx,
-        );
+        return this.changes.changeIn(tx, { id: paymentId }, (payment) => {
+          if (payment.disputed) return false;
+          payment.disputed = true;
+          return true;
+        });
       }
       default:
-        return null;
+        return { payment: null, queued: null };
     }
   }
 }

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { OutboxModule } from '../outbox/outbox.module.js';
 import { PaymentsModule } from '../payments/payments.module.js';
 import { StripeModule } from '../stripe/stripe.module.js';
+import { StripeEventsRepository } from './stripe-events.repository.js';
 import { StripeEventsService } from './stripe-events.service.js';
 import { StripeWebhookController } from './stripe-webhook.controller.js';
 
 @Module({
-  imports: [PaymentsModule, StripeModule, OutboxModule],
+  imports: [PaymentsModule, StripeModule],
   controllers: [StripeWebhookController],
-  providers: [StripeEventsService],
+  providers: [StripeEventsService, StripeEventsRepository],
 })
 export class WebhooksModule {}

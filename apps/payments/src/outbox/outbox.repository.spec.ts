@@ -2,28 +2,30 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { OutboxRepository } from '../apps/payments/src/outbox/outbox.repository.js';
-import { Stack } from './support/stack.js';
+import { createMigratedDatabase, type MigratedDatabase } from '#testing/migrated-database.js';
+import { migrationTarget } from '../database/database.options.js';
+import { OutboxRepository } from './outbox.repository.js';
 
 /**
  * The relay's claims on payments' real database: a batch is leased to one relay in one statement,
- * and its outcomes recorded in one more. The running relay polls once an hour here, so only the
- * test claims.
+ * and its outcomes recorded in one more. No relay runs here: only the test claims.
  */
 describe(OutboxRepository.name, () => {
-  let stack: Stack;
+  let database: MigratedDatabase;
   let db: pg.Pool;
   let outbox: OutboxRepository;
 
   beforeAll(async () => {
-    stack = await Stack.start({ payments: { OUTBOX_POLL_INTERVAL_MS: '3600000' } });
-    db = new pg.Pool({ connectionString: stack.paymentsDb.url, max: 3 });
-    outbox = stack.payments.get(OutboxRepository);
+    database = await createMigratedDatabase('outbox_repo', (url) =>
+      migrationTarget({ url, poolSize: 4 }),
+    );
+    db = new pg.Pool({ connectionString: database.url, max: 3 });
+    outbox = new OutboxRepository(database.dataSource);
   });
 
   afterAll(async () => {
     await db.end();
-    await stack.stop();
+    await database?.drop();
   });
 
   beforeEach(() => db.query('DELETE FROM outbox'));
