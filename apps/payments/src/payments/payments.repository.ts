@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { bigintAsNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 import { Transaction } from '../database/transaction.js';
 import { Payment } from './payment.entity.js';
@@ -101,21 +101,19 @@ interface PaymentRow {
   updated_at: Date;
 }
 
-const toNumber = (value: string) => bigintAsNumber.from(value) as number;
-
 /** The row as the entity TypeORM would have hydrated (bigints checked as safe integers). */
 function paymentFromRow(row: PaymentRow): Payment {
   return Object.assign(new Payment(), {
     id: row.id,
     orderId: row.order_id,
     customerId: row.customer_id,
-    amount: toNumber(row.amount),
+    amount: bigintToNumber(row.amount),
     currency: row.currency,
     status: row.status,
     providerPaymentId: row.provider_payment_id,
     clientSecret: row.client_secret,
-    version: toNumber(row.version),
-    amountRefunded: toNumber(row.amount_refunded),
+    version: bigintToNumber(row.version),
+    amountRefunded: bigintToNumber(row.amount_refunded),
     failureCode: row.failure_code,
     failureMessage: row.failure_message,
     latestChargeId: row.latest_charge_id,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintToNumber } from '#common/typeorm.js';
 import { Transaction } from '../database/transaction.js';
 import { Refund, type RefundState } from './refund.entity.js';
 
@@ -58,7 +58,7 @@ export class RefundsRepository {
          FROM refunds WHERE payment_id = $1 AND status = ANY($2::text[])`,
       [paymentId, states],
     );
-    return bigintAsNumber.from(row.total) as number;
+    return bigintToNumber(row.total);
   }
 
   private in(tx: Transaction): Repository<Refund> {
