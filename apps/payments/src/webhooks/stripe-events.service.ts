@@ -7,12 +7,11 @@ import { annotate, Untraced } from '#observability/spans.js';
 import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
 import { spanContextFrom } from '#observability/trace-context.js';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
-import { applyCharge, applyIntent } from '../payments/apply-intent.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { RefundsService } from '../refunds/refunds.service.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
-import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
+import { effectOf, isSubscribed } from './stripe-event-effects.js';
 
 /**
  * Every event's first statement, prepared once per connection (see queryPrepared): records the
@@ -94,68 +93,14 @@ export class StripeEventsService {
     paymentId: string,
     tx: EntityManager,
   ): Promise<Payment | null> {
-    const at = new Date(event.created * 1000);
-    switch (event.type) {
-      case 'payment_intent.processing':
-      case 'payment_intent.requires_action':
-      case 'payment_intent.succeeded':
-      case 'payment_intent.payment_failed':
-      case 'payment_intent.canceled':
-      case 'payment_intent.amount_capturable_updated': {
-        const intent = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          (payment) => applyIntent(payment, intent, at),
-          tx,
-        );
-      }
-      case 'charge.succeeded':
-      case 'charge.updated':
-      case 'charge.refunded': {
-        const charge = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          async (payment, inner) => {
-            const refunds = charge.refunds?.data ?? [];
-            let changed = applyCharge(payment, charge);
-            for (const refund of refunds) {
-              changed = (await this.refunds.applyStripeRefund(payment, refund, inner)) || changed;
-            }
-            return changed;
-          },
-          tx,
-        );
-      }
-      case 'refund.created':
-      case 'refund.updated':
-      case 'refund.failed': {
-        const refund = event.data.object;
-        return this.changes.change(
-          { id: paymentId },
-          (payment, inner) => this.refunds.applyStripeRefund(payment, refund, inner),
-          tx,
-        );
-      }
-      case 'charge.dispute.created': {
-        return this.changes.change(
-          { id: paymentId },
-          (payment) => {
-            if (payment.disputed) return false;
-            payment.disputed = true;
-            return true;
-          },
-          tx,
-        );
-      }
-      default:
-        return null;
-    }
+    if (!isSubscribed(event)) return null;
+    return this.changes.change({ id: paymentId }, effectOf(event.type, event, this.refunds), tx);
   }
 }
 
 /** The PaymentIntent an event of a type payments applies is about; undefined for other types. */
 function intentIdOf(event: Stripe.Event): string | undefined {
-  if (!(STRIPE_WEBHOOK_EVENTS as readonly string[]).includes(event.type)) return undefined;
+  if (!isSubscribed(event)) return undefined;
   const object = event.data.object as {
     object: string;
     id: string;
