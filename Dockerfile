@@ -13,29 +13,35 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---- build: all dependencies, compile to dist/, then drop the dev dependencies ----
+# ---- build: all dependencies (the compiler among them), compiled to dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# `npm ci` refuses this lockfile (it lacks other platforms' optional packages); `npm install`
-# installs from it as it is.
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY libs ./libs
 COPY apps ./apps
 COPY tools ./tools
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build
+
+# ---- production dependencies only, exactly as the lockfile has them ----
+FROM ${NODE_IMAGE} AS dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime: dist/, production node_modules, the .proto contracts; runs as `node` ----
+# What it runs (the services, the Stripe stand-in, the migrations job) imports production
+# dependencies only: test/dependencies.spec.ts checks it.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Owned by root and read-only for the `node` user that runs the service.
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/node_modules ./node_modules
+COPY package.json ./package.json
+COPY --from=dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/proto ./proto
+COPY proto ./proto
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 
 ARG SERVICE=orders

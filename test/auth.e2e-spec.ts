@@ -17,6 +17,7 @@ import { DEV_JWT_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { freePort } from '#testing/ports.js';
 import { cart, expectProblem, type OrderBody, sendHeaders } from './support/http.js';
 import { Stack, startTestOrders } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * Who may do what on the storefront API, as a table: every endpoint against every kind of caller
@@ -310,16 +311,11 @@ describe('storefront authentication and roles (end to end)', () => {
     const order = await ownerOrder();
     const intent = order.payment!.clientSecret!.split('_secret_')[0];
     await stripe.paymentIntents.confirm(intent, { payment_method: 'pm_card_visa' });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+    return waitFor(`order ${order.id} to be paid`, async () => {
       const response = await send('jwks', 'GET', `/${order.id}`, await ownerAuthorization());
       const current = (await response.json()) as OrderBody;
-      if (current.status === 'paid' || Date.now() > deadline) {
-        expect(current.status).toBe('paid');
-        return current;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return current.status === 'paid' ? current : undefined;
+    });
   }
 
   /** What a request could have changed: the target order, any new order, key or Stripe object. */

@@ -13,6 +13,7 @@ import { type RunningPostgres, startEmbeddedPostgres } from '../tools/dev/postgr
 import { grpcClient, grpcError, type RawGrpcClient } from './support/grpc.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const AMOUNT = 2 * 1500 + 899; // support/http.ts's cart
 
@@ -115,15 +116,9 @@ describe('PostgreSQL restarted under the services (end to end)', () => {
     return (await response.json()) as OrderBody;
   }
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await delay(100);
-    }
-  }
+  /** Readiness and connection pools take their time to notice a restart. */
+  const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+    waitFor(what, probe, { timeoutMs: 15_000, intervalMs: 100 });
 
   const readiness = async (url: string) => (await fetch(`${url}/health/ready`)).status;
 
@@ -298,6 +293,7 @@ describe('PostgreSQL restarted under the services (end to end)', () => {
     // In the middle: some operations done, most still to come.
     await until('the first operations', () => Promise.resolve(outcomes.length >= 8 || undefined));
     await postgres.stop();
+    // A fixed outage of a second, so that operations in flight meet it (the 503s asserted below).
     await delay(1000);
     await startPostgres();
     await workers;

@@ -14,6 +14,7 @@ import { FakePayments } from './support/fake-payments.js';
 import { type OrderBody, postOrder } from './support/http.js';
 import { ServiceProcess } from './support/service-process.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 /** An `ipv4:` target listing the servers. */
 const ipv4 = (...servers: FakePayments[]) => `ipv4:${servers.map((s) => s.url).join(',')}`;
@@ -285,16 +286,14 @@ describe('payments -> orders with several orders servers', () => {
     }
   });
 
-  /** The order's status once it leaves awaiting_payment (or after ten seconds). */
-  async function statusOnceSettled(id: string, token: string): Promise<string> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+  /** The order's status once it leaves awaiting_payment. */
+  function statusOnceSettled(id: string, token: string): Promise<string> {
+    return waitFor(`order ${id} to leave awaiting_payment`, async () => {
       const response = await fetch(`${stack.ordersUrl}/api/v1/orders/${id}`, {
         headers: { authorization: `Bearer ${token}` },
       });
       const { status: current } = (await response.json()) as OrderBody;
-      if (current !== 'awaiting_payment' || Date.now() > deadline) return current;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return current === 'awaiting_payment' ? undefined : current;
+    });
   }
 });

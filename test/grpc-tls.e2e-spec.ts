@@ -11,6 +11,7 @@ import { grpcClient, grpcError, grpcHealth } from './support/grpc.js';
 import { FakePayments } from './support/fake-payments.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const pki = new TestPki();
 const ca = pki.authority('orders-payments test CA');
@@ -153,17 +154,15 @@ describe('gRPC over mutual TLS (end to end)', () => {
     expect(body.details.payments.reachable).toBe(true);
   });
 
-  /** The order's status once it leaves awaiting_payment (or after ten seconds). */
-  async function statusOnceSettled(id: string): Promise<string> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+  /** The order's status once it leaves awaiting_payment. */
+  function statusOnceSettled(id: string): Promise<string> {
+    return waitFor(`order ${id} to leave awaiting_payment`, async () => {
       const response = await fetch(`${stack.ordersUrl}/api/v1/orders/${id}`, {
         headers: { authorization: `Bearer ${token}` },
       });
       const { status: current } = (await response.json()) as OrderBody;
-      if (current !== 'awaiting_payment' || Date.now() > deadline) return current;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return current === 'awaiting_payment' ? undefined : current;
+    });
   }
 });
 

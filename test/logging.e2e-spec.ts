@@ -12,6 +12,7 @@ import { ProcessStack } from './support/process-stack.js';
 import type { ServiceProcess } from './support/service-process.js';
 import { tokenFor } from './support/stack.js';
 import { event, paymentIntent, signed } from './support/stripe-events.js';
+import { waitFor } from './support/wait.js';
 
 /** One line of a service's output, as JSON. */
 type LogLine = Record<string, unknown> & { level: string; msg: string; request_id?: string };
@@ -34,15 +35,10 @@ async function logged(
   service: ServiceProcess,
   match: (line: LogLine) => boolean,
 ): Promise<LogLine> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = lines(service).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) {
-      throw new Error(`expected log line not found in ${service.name}:\n${service.output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return waitFor(
+    () => `the log line in ${service.name}'s output:\n${service.output}`,
+    () => lines(service).find(match),
+  );
 }
 
 /**

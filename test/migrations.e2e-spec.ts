@@ -15,6 +15,7 @@ import { migrationTarget as paymentsTarget } from '../apps/payments/src/database
 import { migrations as paymentsMigrations } from '../apps/payments/src/database/migrations/index.js';
 import { ServiceProcess } from './support/service-process.js';
 import { startTestOrders } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -137,20 +138,17 @@ async function startFleet(ordersUrl: string, paymentsUrl: string): Promise<strin
 
 /** Waits (bounded) for each instance's readiness to answer 200. */
 async function expectAllReady(urls: string[]): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  const statuses = await Promise.all(
-    urls.map(async (url) => {
-      for (;;) {
+  await Promise.all(
+    urls.map((url) =>
+      waitFor(`${url} to be ready`, async () => {
         const status = await fetch(`${url}/health/ready`).then(
           (response) => response.status,
-          () => 0,
+          () => 0, // not listening yet
         );
-        if (status === 200 || Date.now() > deadline) return status;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }),
+        return status === 200 || undefined;
+      }),
+    ),
   );
-  expect(statuses).toEqual(urls.map(() => 200));
 }
 
 /**
@@ -261,11 +259,10 @@ describe.each(['orders', 'payments'] as const)(
           `migration:run:${service}`,
           { [databaseVariable]: db.url },
           async (output) => {
-            const deadline = Date.now() + 10_000;
-            while (!output().includes('holds the migrations lock; waiting')) {
-              if (Date.now() > deadline) throw new Error(`never waited:\n${output()}`);
-              await new Promise((resolve) => setTimeout(resolve, 25));
-            }
+            await waitFor(
+              () => `the job to wait for the lock:\n${output()}`,
+              () => output().includes('holds the migrations lock; waiting') || undefined,
+            );
             expect(await recorded(db.url)).toEqual({});
             await holder.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey]);
           },

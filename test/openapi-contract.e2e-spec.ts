@@ -8,6 +8,7 @@ import { freePort } from '#testing/ports.js';
 import { cart, type OrderBody } from './support/http.js';
 import { type ObservedExchange, OpenApiContract } from './support/openapi-contract.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const INTERNAL_API_KEY = 'contract-test-internal-api-key-0123456789';
 const DOCS_ROUTES = ['/api/openapi.json', '/api/docs'];
@@ -110,16 +111,11 @@ describe('OpenAPI contract (end to end)', () => {
     const order = await newOrder();
     const intent = order.payment!.clientSecret!.split('_secret_')[0];
     await stripe.paymentIntents.confirm(intent, { payment_method: 'pm_card_visa' });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+    return waitFor(`order ${order.id} to be paid`, async () => {
       const read = await call('GET', `/api/v1/orders/${order.id}`, { token: customer });
       const current = JSON.parse(read.body) as OrderBody;
-      if (current.status === 'paid' || Date.now() > deadline) {
-        expect(current.status).toBe('paid');
-        return current;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return current.status === 'paid' ? current : undefined;
+    });
   }
 
   it('fails an answer that the document does not describe (the checker can fail)', () => {

@@ -17,6 +17,7 @@ import { startPaymentsApp } from '../apps/payments/src/bootstrap.js';
 import { loadPaymentsConfig } from '../apps/payments/src/config.js';
 import { FakeOrders } from './support/fake-orders.js';
 import { grpcClient, type RawGrpcClient } from './support/grpc.js';
+import { waitFor } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MAX_ATTEMPTS = 3;
@@ -43,15 +44,9 @@ async function metric(name: string): Promise<number> {
   return Number(found?.dataPoints.at(-1)?.value ?? 0);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** The relay's backoffs between attempts add up: more time than most waits need. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  waitFor(what, probe, { timeoutMs: 15_000 });
 
 /** The operator command, as an operator runs it (built, in its own process). */
 function replay(
@@ -197,7 +192,8 @@ describe('parked outbox notifications', () => {
       refusals: MAX_ATTEMPTS,
       last_error: `gRPC 5 NOT_FOUND: Order ${orderId} does not exist.`,
     });
-    // No more attempts: ten poll intervals (and backoffs) later orders has heard nothing new.
+    // No more attempts: ten poll intervals (and backoffs) later orders has heard nothing new. A
+    // fixed wait, as no condition can signal that nothing more will happen.
     await sleep(500);
     expect(orders.callsFor(orderId)).toHaveLength(MAX_ATTEMPTS);
 

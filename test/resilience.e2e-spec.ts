@@ -83,8 +83,9 @@ describe('orders -> payments resilience (end to end)', () => {
       await stack.startPayments();
     }
 
-    // After the half-open delay, the trial call goes through and closes the circuit; the first
-    // key then completes the order it created, without a duplicate.
+    // After the half-open delay (a fixed wait: a call before it would be refused by the open
+    // circuit, not tried), the trial call goes through and closes the circuit; the first key then
+    // completes the order it created, without a duplicate.
     await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_AFTER_MS + 100));
     const retried = await eventually(() => postOrder(stack.ordersUrl, token, { key: keys[0] }));
     expect(retried.status).toBe(201);

@@ -9,6 +9,7 @@ import { PaymentReconciliation } from '../apps/orders/src/reconciliation/payment
 import type { FaultPoint } from '../apps/payments/src/faults.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 interface RefundBody {
   refund: { id: string; amount: number; status: string };
@@ -85,18 +86,13 @@ describe('resuming interrupted requests (end to end)', () => {
   }
 
   async function eventuallyStatus(id: string, status: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+    await waitFor(`order ${id} to be ${status}`, async () => {
       const { rows } = await ordersDb.query<{ status: string }>(
         'SELECT status FROM orders WHERE id = $1',
         [id],
       );
-      if (rows[0]?.status === status || Date.now() > deadline) {
-        expect(rows[0]?.status).toBe(status);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return rows[0]?.status === status || undefined;
+    });
   }
 
   const intentsOf = (orderId: string) =>

@@ -4,16 +4,15 @@ import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { ProcessStack } from './support/process-stack.js';
 import type { ServiceProcess } from './support/service-process.js';
 import { tokenFor } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 /** Waits (bounded generously) until the service has logged a line containing `text`. */
 async function logged(service: ServiceProcess, text: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!service.output.includes(text)) {
-    if (Date.now() > deadline) {
-      throw new Error(`${service.name} never logged "${text}":\n${service.output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(
+    () => `${service.name} to log "${text}":\n${service.output}`,
+    () => service.output.includes(text) || undefined,
+    { timeoutMs: 20_000, intervalMs: 25 },
+  );
 }
 
 /** How a new connection to `url` fares: its status, or the network error's code. */

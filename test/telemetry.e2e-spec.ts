@@ -13,7 +13,7 @@ import {
   promqlNames,
   readObservabilityDocs,
 } from './support/observability-docs.js';
-import { redisAnswers, TEST_REDIS_URL } from './support/redis.js';
+import { redisForTests, TEST_REDIS_URL } from './support/redis.js';
 import { tokenFor } from './support/stack.js';
 
 const SERVER = 2;
@@ -24,8 +24,9 @@ const VERSION = (
     version: string;
   }
 ).version;
-// With a Redis at hand, the rate limits count in it and its spans can be checked too.
-const withRedis = await redisAnswers(TEST_REDIS_URL);
+// With a Redis at hand, the rate limits count in it and its spans can be checked too (always in
+// CI: see redisForTests).
+const withRedis = await redisForTests();
 
 /**
  * Both services as separate processes from dist/ with OpenTelemetry preloaded, exporting over

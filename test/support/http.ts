@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
 import { OpenApiContract } from './openapi-contract.js';
+import { waitFor } from './wait.js';
 
 export interface OrderBody {
   id: string;
@@ -95,13 +96,15 @@ export async function expectProblem(
 }
 
 /** Repeats a request until it stops answering 503, for up to ten seconds. */
-export async function eventually(send: () => Promise<Response>): Promise<Response> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const response = await send();
-    if (response.status !== 503 || Date.now() > deadline) return response;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+export function eventually(send: () => Promise<Response>): Promise<Response> {
+  return waitFor(
+    'an answer other than 503',
+    async () => {
+      const response = await send();
+      return response.status === 503 ? undefined : response;
+    },
+    { intervalMs: 100 },
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from './wait.js';
 
 /** One span as exported over OTLP/JSON, flattened for assertions. */
 export interface ReceivedSpan {
@@ -126,14 +127,8 @@ export class OtlpReceiver {
   }
 
   /** Waits until `find` returns something, up to `timeoutMs`. */
-  async waitFor<T>(find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error('expected telemetry did not arrive in time');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  waitFor<T>(find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+    return waitFor('the expected telemetry', find, { timeoutMs, intervalMs: 100 });
   }
 
   stop(): Promise<void> {

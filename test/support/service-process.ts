@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -57,22 +58,26 @@ export class ServiceProcess {
   ): Promise<ServiceProcess> {
     const service = ServiceProcess.spawn(name, env);
     const { child } = service;
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (child.exitCode !== null) {
-        throw new Error(`${name} exited (${child.exitCode}):\n${service.output}`);
-      }
-      try {
-        if ((await fetch(readyUrl)).status === 200) return service;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`${name} was not ready:\n${service.output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await waitFor(
+        () => `${name} to be ready:\n${service.output}`,
+        async () => {
+          if (child.exitCode !== null) {
+            throw new Error(`${name} exited (${child.exitCode}):\n${service.output}`);
+          }
+          const status = await fetch(readyUrl).then(
+            (response) => response.status,
+            () => 0, // not listening yet
+          );
+          return status === 200 || undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
     }
+    return service;
   }
 
   /** Sends `signal` without waiting: see `exited`. */

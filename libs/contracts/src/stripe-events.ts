@@ -1,8 +1,11 @@
+import type Stripe from 'stripe';
+
 /**
- * The Stripe event types payments applies (apps/payments/src/webhooks/stripe-events.service.ts).
- * Its webhook endpoint subscribes to these only (Stripe's `enabled_events`), as Stripe advises:
- * an event payments would only record as ignored (e.g. `payment_intent.created`, sent for every
- * checkout) is a request, a signature check and a transaction spent on nothing.
+ * The Stripe event types payments applies (apps/payments/src/webhooks/stripe-event-effects.ts,
+ * whose type makes it handle exactly these). Its webhook endpoint subscribes to these only
+ * (Stripe's `enabled_events`), as Stripe advises: an event payments would only record as ignored
+ * (e.g. `payment_intent.created`, sent for every checkout) is a request, a signature check and a
+ * transaction spent on nothing.
  */
 export const STRIPE_WEBHOOK_EVENTS = [
   'payment_intent.processing',
@@ -18,4 +21,6 @@ export const STRIPE_WEBHOOK_EVENTS = [
   'refund.updated',
   'refund.failed',
   'charge.dispute.created',
-] as const;
+] as const satisfies readonly Stripe.Event['type'][];
+
+export type StripeWebhookEventType = (typeof STRIPE_WEBHOOK_EVENTS)[number];

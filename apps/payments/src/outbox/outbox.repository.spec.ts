@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createMigratedDatabase, type MigratedDatabase } from '#testing/migrated-database.js';
 import { migrationTarget } from '../database/database.options.js';
 import { OutboxRepository } from './outbox.repository.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 /**
  * The relay's claims on payments' real database: a batch is leased to one relay in one statement,
@@ -75,8 +75,10 @@ describe(OutboxRepository.name, () => {
     const [id] = await queue(1);
     expect((await outbox.claimDue(10, 50)).map((m) => m.id)).toEqual([id]);
     expect(await outbox.claimDue(10, 50)).toEqual([]);
-    await sleep(100);
-    const again = await outbox.claimDue(10, 50);
+    const again = await waitFor('the lease to run out', async () => {
+      const claimed = await outbox.claimDue(10, 50);
+      return claimed.length > 0 ? claimed : undefined;
+    });
     expect(again.map((m) => m.id)).toEqual([id]);
     // A lease is not an attempt: only a recorded failure counts one.
     expect(again[0].attempts).toBe(0);

@@ -4,12 +4,11 @@ import { trace } from '@opentelemetry/api';
 import { annotate, Untraced } from '#observability/spans.js';
 import { spanContextFrom } from '#observability/trace-context.js';
 import type { Transaction } from '../database/transaction.js';
-import { applyCharge, applyIntent } from '../payments/apply-intent.js';
 import { type ChangeOutcome, PaymentChanges } from '../payments/payment-changes.js';
 import { RefundsService } from '../refunds/refunds.service.js';
 import { StripeEventsRepository } from './stripe-events.repository.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';
-import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
+import { effectOf, isSubscribed } from './stripe-event-effects.js';
 
 export type EventOutcome = 'processed' | 'duplicate' | 'ignored';
 
@@ -70,56 +69,14 @@ export class StripeEventsService {
     paymentId: string,
     tx: Transaction,
   ): Promise<ChangeOutcome> {
-    const at = new Date(event.created * 1000);
-    switch (event.type) {
-      case 'payment_intent.processing':
-      case 'payment_intent.requires_action':
-      case 'payment_intent.succeeded':
-      case 'payment_intent.payment_failed':
-      case 'payment_intent.canceled':
-      case 'payment_intent.amount_capturable_updated': {
-        const intent = event.data.object;
-        return this.changes.changeIn(tx, { id: paymentId }, (payment) =>
-          applyIntent(payment, intent, at),
-        );
-      }
-      case 'charge.succeeded':
-      case 'charge.updated':
-      case 'charge.refunded': {
-        const charge = event.data.object;
-        return this.changes.changeIn(tx, { id: paymentId }, async (payment, inner) => {
-          const refunds = charge.refunds?.data ?? [];
-          let changed = applyCharge(payment, charge);
-          for (const refund of refunds) {
-            changed = (await this.refunds.applyStripeRefund(payment, refund, inner)) || changed;
-          }
-          return changed;
-        });
-      }
-      case 'refund.created':
-      case 'refund.updated':
-      case 'refund.failed': {
-        const refund = event.data.object;
-        return this.changes.changeIn(tx, { id: paymentId }, (payment, inner) =>
-          this.refunds.applyStripeRefund(payment, refund, inner),
-        );
-      }
-      case 'charge.dispute.created': {
-        return this.changes.changeIn(tx, { id: paymentId }, (payment) => {
-          if (payment.disputed) return false;
-          payment.disputed = true;
-          return true;
-        });
-      }
-      default:
-        return { payment: null, queued: null };
-    }
+    if (!isSubscribed(event)) return { payment: null, queued: null };
+    return this.changes.changeIn(tx, { id: paymentId }, effectOf(event.type, event, this.refunds));
   }
 }
 
 /** The PaymentIntent an event of a type payments applies is about; undefined for other types. */
 function intentIdOf(event: Stripe.Event): string | undefined {
-  if (!(STRIPE_WEBHOOK_EVENTS as readonly string[]).includes(event.type)) return undefined;
+  if (!isSubscribed(event)) return undefined;
   const object = event.data.object as {
     object: string;
     id: string;
