@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { Order } from './order.entity.js';
+import { CANCEL_RULES } from './order-status.js';
 import { OrdersService } from './orders.service.js';
 import { snapshotOfPayment } from './payment-snapshot.js';
 import { PaymentUpdatesService } from './payment-updates.service.js';
@@ -27,15 +28,14 @@ export class OrderCancellationService {
    */
   async cancel(principal: Principal, orderId: string): Promise<Order> {
     let order = await this.orders.getOrder(principal, orderId, 'cancel');
-    if (order.status === 'pending_payment') {
+    if (CANCEL_RULES[order.status] === 'obtain_payment_first') {
       // The attach is conditional: a checkout attaching at the same moment leaves the same payment.
       order = await this.orders.obtainPayment(order, 'customer');
     }
-    switch (order.status) {
-      case 'canceled':
+    switch (CANCEL_RULES[order.status]) {
+      case 'canceled_already':
         return order;
-      case 'awaiting_payment':
-      case 'payment_failed':
+      case 'cancelable':
         return this.cancelPayment(order);
       default:
         throw refundNeeded(order);
@@ -69,7 +69,7 @@ export class OrderCancellationService {
 function refundNeeded(order: Order): DomainError {
   return new DomainError(
     'conflict',
-    order.status === 'refunded'
+    CANCEL_RULES[order.status] === 'refunded_already'
       ? `Order ${order.id} is refunded already; there is nothing left to cancel.`
       : `Order ${order.id} is ${order.status}: it has been paid, so it cannot be canceled; ` +
           'it needs a refund instead (POST /api/v1/orders/{id}/refunds).',

@@ -35,6 +35,49 @@ export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatu
   canceled: [],
 };
 
+/**
+ * What a customer's cancel meets in each status. Only an unpaid order with a payment is canceled
+ * (with its PaymentIntent); a `pending_payment` order first obtains its payment, which it may have
+ * at payments without knowing it, and is then asked again; a canceled one stays as it is; a paid
+ * one needs a refund instead.
+ */
+export type CancelRule =
+  | 'cancelable'
+  | 'obtain_payment_first'
+  | 'canceled_already'
+  | 'paid_needs_refund'
+  | 'refunded_already';
+
+export const CANCEL_RULES: Readonly<Record<OrderStatus, CancelRule>> = {
+  pending_payment: 'obtain_payment_first',
+  awaiting_payment: 'cancelable',
+  payment_failed: 'cancelable',
+  canceled: 'canceled_already',
+  paid: 'paid_needs_refund',
+  partially_refunded: 'paid_needs_refund',
+  disputed: 'paid_needs_refund',
+  refunded: 'refunded_already',
+};
+
+/**
+ * What a refund request meets in each status, by orders' own record. Only a paid order with
+ * money left on it is refundable; an order that was never paid has nothing to refund (cancel it
+ * instead); the others were paid, so payments, whose account is authoritative, decides first.
+ */
+export type RefundRule = 'refundable' | 'disputed' | 'refunded_already' | 'not_paid';
+
+export const REFUND_RULES: Readonly<Record<OrderStatus, RefundRule>> = {
+  pending_payment: 'not_paid',
+  awaiting_payment: 'not_paid',
+  payment_failed: 'not_paid',
+  canceled: 'not_paid',
+  paid: 'refundable',
+  partially_refunded: 'refundable',
+  // Stripe refuses refunds of a disputed charge; the dispute's outcome settles the money.
+  disputed: 'disputed',
+  refunded: 'refunded_already',
+};
+
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return from === to || ORDER_TRANSITIONS[from].includes(to);
 }

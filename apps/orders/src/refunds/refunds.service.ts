@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, isDomainError } from '#common/errors.js';
 import type { Refund } from '#contracts/generated/payments/v1/payments.js';
 import type { Order } from '../orders/order.entity.js';
-import type { OrderStatus } from '../orders/order-status.js';
+import { REFUND_RULES } from '../orders/order-status.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { snapshotOfPayment } from '../orders/payment-snapshot.js';
 import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
@@ -40,7 +40,8 @@ export class RefundsService {
   ): Promise<{ refund: Refund; order: Order }> {
     const order = await this.orders.getOrder(principal, orderId, 'refund');
     const refusal = localRefusal(order, input.amount);
-    if (refusal && !WAS_PAID.includes(order.status)) throw refusal;
+    // An order never paid cannot have been refunded by an earlier attempt: no need to ask.
+    if (refusal && REFUND_RULES[order.status] === 'not_paid') throw refusal;
     const { refund, payment } = await this.payments
       .processRefund(
         {
@@ -67,9 +68,6 @@ export class RefundsService {
   }
 }
 
-/** The states an order reaches only once paid; it never returns from them to unpaid ones. */
-const WAS_PAID: OrderStatus[] = ['paid', 'partially_refunded', 'refunded', 'disputed'];
-
 /** Why orders' own record says the refund cannot be made, if it does. */
 function localRefusal(order: Order, amount: number | undefined): DomainError | undefined {
   const unrefundable = refusalOfStatus(order);
@@ -86,19 +84,17 @@ function localRefusal(order: Order, amount: number | undefined): DomainError | u
 }
 
 function refusalOfStatus(order: Order): DomainError | undefined {
-  switch (order.status) {
-    case 'paid':
-    case 'partially_refunded':
+  switch (REFUND_RULES[order.status]) {
+    case 'refundable':
       return undefined;
     case 'disputed':
-      // Stripe refuses refunds of a disputed charge; the dispute's outcome settles the money.
       return new DomainError(
         'conflict',
         `Order ${order.id} is disputed; it cannot be refunded while the dispute is open.`,
       );
-    case 'refunded':
+    case 'refunded_already':
       return new DomainError('conflict', `Order ${order.id} is refunded in full already.`);
-    default:
+    case 'not_paid':
       return new DomainError(
         'conflict',
         `Order ${order.id} is ${order.status}: it has not been paid, so there is nothing to ` +
