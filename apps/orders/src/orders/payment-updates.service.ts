@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '#common/clock.js';
 import { DomainError } from '#common/errors.js';
-import { canTransition, type OrderStatus, type StatusChangeSource } from './order-status.js';
+import type { OrderStatus, StatusChangeSource } from './order-status.js';
 import type { Order } from './order.entity.js';
 import { OrdersRepository } from './orders.repository.js';
-import { orderStatusForPayment, type PaymentSnapshot } from './payment-snapshot.js';
+import type { PaymentSnapshot } from './payment-snapshot.js';
+import { decidePaymentUpdate } from './payment-update.js';
 
 /**
  * Makes an order follow its payment. Every path that learns something about a payment goes
@@ -29,25 +30,11 @@ export class PaymentUpdatesService {
   async apply(payment: PaymentSnapshot, source: StatusChangeSource): Promise<Order> {
     let refused: { from: OrderStatus; to: OrderStatus } | undefined;
     const result = await this.orders.changeLocked(payment.orderId, (current) => {
-      if (!current.paymentId) {
-        // The checkout (or reconciliation) attaches it in a moment: a retry then succeeds, so the
-        // outbox must retry this, not park it as refused.
-        throw new DomainError('unavailable', `Order ${current.id} has no payment yet; retry.`, [], {
-          retryAfterSeconds: 1,
-        });
-      }
-      if (current.paymentId !== payment.paymentId) {
-        throw new DomainError(
-          'precondition_failed',
-          `Payment ${payment.paymentId} is not the payment of order ${current.id}.`,
-        );
-      }
-      if (payment.version <= current.paymentVersion) return null;
-      const wanted = orderStatusForPayment(payment, current.amount);
-      const allowed = canTransition(current.status, wanted);
-      if (!allowed) refused = { from: current.status, to: wanted };
+      const decision = decidePaymentUpdate(current, payment);
+      if (decision.stale) return null;
+      if (decision.refused) refused = { from: current.status, to: decision.refused };
       return {
-        status: allowed ? wanted : current.status,
+        status: decision.status,
         fields: {
           paymentStatus: payment.status,
           paymentVersion: payment.version.toString(),
