@@ -10,6 +10,8 @@ import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Refund, REFUND_HOLDING_STATES, type RefundState } from './refund.entity.js';
+import { amountToReserve, assertRefundable } from './refund-reservation.js';
+import { isFinalRefundState, nextRefundState } from './refund-state.js';
 import { RefundsRepository } from './refunds.repository.js';
 import { countRefund } from '#observability/business-metrics.js';
 
@@ -22,8 +24,6 @@ export interface ProcessRefundCommand {
 
 const REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
 type Reason = (typeof REASONS)[number];
-
-const FINAL: RefundState[] = ['failed', 'canceled'];
 
 /**
  * Refunds of succeeded payments. The amount is reserved under the payment's row lock, so
@@ -61,7 +61,7 @@ export class RefundsService {
       reason,
       idempotencyKey,
     );
-    if (refund.providerRefundId || FINAL.includes(refund.status)) return { refund, payment };
+    if (refund.providerRefundId || isFinalRefundState(refund.status)) return { refund, payment };
 
     let stripeRefund: Stripe.Refund;
     try {
@@ -120,11 +120,11 @@ export class RefundsService {
       await this.refunds.insert(tx, refund);
     } else if (
       refund.providerRefundId !== stripeRefund.id ||
-      (refund.status !== status && !FINAL.includes(refund.status))
+      nextRefundState(refund.status, status) !== refund.status
     ) {
       await this.refunds.recordProgress(tx, refund.id, {
         providerRefundId: stripeRefund.id,
-        status: FINAL.includes(refund.status) ? refund.status : status,
+        status: nextRefundState(refund.status, status),
         failureReason: stripeRefund.failure_reason ?? refund.failureReason,
         updatedAt: now,
       });
@@ -172,35 +172,9 @@ export class RefundsService {
       }
       return earlier;
     }
-    if (payment.status !== 'succeeded' || !payment.providerPaymentId) {
-      throw new DomainError(
-        'precondition_failed',
-        `Only a succeeded payment can be refunded; this one is ${payment.status}.`,
-      );
-    }
-    if (payment.disputed) {
-      throw new DomainError('precondition_failed', 'A disputed payment cannot be refunded.');
-    }
-    if (amount && amount.currency !== payment.currency) {
-      throw DomainError.validation([
-        {
-          field: 'amount.currency',
-          message: `must be the payment's currency, ${payment.currency}`,
-        },
-      ]);
-    }
-    const remaining =
-      payment.amount - (await this.refunds.total(tx, payment.id, REFUND_HOLDING_STATES));
-    if (remaining <= 0) {
-      throw new DomainError('precondition_failed', 'The payment is already fully refunded.');
-    }
-    const requested = amount?.amount ?? remaining;
-    if (requested > remaining) {
-      throw new DomainError(
-        'precondition_failed',
-        `The refund of ${requested} exceeds the ${remaining} ${payment.currency} not yet refunded.`,
-      );
-    }
+    assertRefundable(payment, amount);
+    const held = await this.refunds.total(tx, payment.id, REFUND_HOLDING_STATES);
+    const requested = amountToReserve(payment, held, amount?.amount);
     const now = this.clock.now();
     const refund = Object.assign(new Refund(), {
       id: this.ids.uuid(),
