@@ -1,18 +1,18 @@
 // The orders half of the benchmark's REFERENCE checkout: not product code. `POST /api/v1/orders`
-// on raw node:http + pg + @grpc/grpc-js + jose, with the product's SQL writes in the product's
-// order (idempotency key claimed locked, order + items + recovery point in one statement,
-// CreatePayment over gRPC with the key and a service token, payment attached with its history
-// row, key completed with the stored response; a repeated key replays that response), so the
-// benchmark can show the product's checkout as a fraction of what this machine does with this
-// design and no framework around it.
+// on raw node:http + pg + @grpc/grpc-js + jose, running the product's own SQL statements (start.ts
+// hands them over from the product's repositories) in the product's order (idempotency key claimed
+// locked, order + items + recovery point in one statement, CreatePayment over gRPC with the key
+// and a service token, payment attached with its history row, key completed with the stored
+// response; a repeated key replays that response), so the benchmark can show the product's
+// checkout as a fraction of what this machine does with this design and no framework around it.
 //
 // Deliberately left out: NestJS, Fastify and TypeORM, telemetry of its own (no spans, metrics or
 // logs in this code; start.ts can preload the services' SDK, whose instrumentations then trace its
 // HTTP, gRPC and SQL as they trace the product's), rate limiting, retries and the circuit breaker,
-// taking over an expired key lock (a key still in flight answers 409), resuming an order after a
-// failed payment call (the key is released, the order stays `pending_payment`), problem+json
-// details, security headers, CORS, graceful drain, config validation, every other route.
-// Validation is the minimum that keeps bad input out of the SQL.
+// taking over an expired key lock and claiming an expired key afresh (a key still in flight
+// answers 409), resuming an order after a failed payment call (the key is released, the order
+// stays `pending_payment`), problem+json details, security headers, CORS, graceful drain, config
+// validation, every other route. Validation is the minimum that keeps bad input out of the SQL.
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
+import type { OrdersStatements } from './start.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -45,6 +46,8 @@ const verifyOptions = {
 };
 const paymentsToken = env('REF_PAYMENTS_TOKEN');
 const pool = new pg.Pool({ connectionString: env('REF_DATABASE_URL'), max: 10 });
+// The product's statements (IdempotencyRepository's and OrdersRepository's), from start.ts.
+const sql = JSON.parse(env('REF_STATEMENTS')) as OrdersStatements;
 
 const definition = loadSync(`${PROTO_DIR}payments/v1/payments.proto`, {
   keepCase: false,
@@ -178,25 +181,21 @@ async function checkout(customerId: string, key: string, rawBody: string): Promi
     .update(`POST ${PATH}\n${canonicalJson(body)}`)
     .digest('base64url');
 
-  // (1) IdempotencyRepository.insertLocked
-  const claimed = await pool.query(
-    `INSERT INTO idempotency_keys
-       (customer_id, key, fingerprint, state, locked_until, created_at, expires_at)
-     VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now(),
-             now() + $5 * interval '1 hour')
-     ON CONFLICT (customer_id, key) DO NOTHING
-     RETURNING *`,
-    [customerId, key, fingerprint, LOCK_MS, RETENTION_HOURS],
-  );
-  if (claimed.rowCount !== 1) {
-    const { rows } = await pool.query<{
-      fingerprint: string;
-      state: string;
-      response_status: number;
-      response_headers: Record<string, string>;
-      response_body: string;
-    }>('SELECT * FROM idempotency_keys WHERE customer_id = $1 AND key = $2', [customerId, key]);
-    const record = rows[0];
+  // (1) IdempotencyRepository.insertOrFind: the key claimed locked, or else read as it stands.
+  const {
+    rows: [record],
+  } = await pool.query<{
+    inserted: boolean;
+    fingerprint: string;
+    state: string;
+    response_status: number;
+    response_headers: Record<string, string>;
+    response_body: string;
+  }>({
+    ...sql.insertOrFind,
+    values: [customerId, key, fingerprint, LOCK_MS, RETENTION_HOURS],
+  });
+  if (!record?.inserted) {
     if (record && record.fingerprint !== fingerprint) throw new HttpError(422, 'key reused');
     if (record?.state !== 'completed') throw new HttpError(409, 'key in use');
     return {
@@ -211,20 +210,9 @@ async function checkout(customerId: string, key: string, rawBody: string): Promi
     const createdAt = new Date();
     const amount = input.items.reduce((sum, item) => sum + item.quantity * item.unitAmount, 0);
     // (2) OrdersRepository.insert: order, items and the key's recovery point in one statement.
-    await pool.query(
-      `WITH new_order AS (
-         INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         RETURNING id),
-       new_items AS (
-         INSERT INTO order_items (order_id, position, sku, name, quantity, unit_amount)
-         SELECT new_order.id, item.*
-           FROM new_order,
-                unnest($8::smallint[], $9::text[], $10::text[], $11::integer[], $12::bigint[])
-                  AS item (position, sku, name, quantity, unit_amount))
-       UPDATE idempotency_keys SET order_id = (SELECT id FROM new_order)
-        WHERE customer_id = $13 AND key = $14`,
-      [
+    await pool.query({
+      ...sql.insertOrder,
+      values: [
         id,
         customerId,
         'pending_payment',
@@ -240,7 +228,7 @@ async function checkout(customerId: string, key: string, rawBody: string): Promi
         customerId,
         key,
       ],
-    );
+    });
     // (3) PaymentService/CreatePayment
     const payment = await createPayment(
       { orderId: id, customerId, amount: { amount: String(amount), currency: input.currency } },
@@ -249,19 +237,18 @@ async function checkout(customerId: string, key: string, rawBody: string): Promi
     const paymentStatus = payment.status.replace(/^PAYMENT_STATUS_/, '').toLowerCase();
     const updatedAt = new Date();
     // (4) OrdersRepository.attachPayment
-    const attached = await pool.query(
-      `WITH attached AS (
-         UPDATE orders
-            SET status = 'awaiting_payment', payment_id = $2, payment_status = $3,
-                payment_client_secret = $4, payment_version = $5, updated_at = $6
-          WHERE id = $1 AND status = 'pending_payment' AND payment_id IS NULL
-          RETURNING id)
-       INSERT INTO order_status_history
-         (order_id, from_status, to_status, payment_version, source, created_at)
-       SELECT id, 'pending_payment', 'awaiting_payment', $5, 'customer', $6 FROM attached
-       RETURNING order_id`,
-      [id, payment.id, paymentStatus, payment.clientSecret, payment.version, updatedAt],
-    );
+    const attached = await pool.query({
+      ...sql.attachPayment,
+      values: [
+        id,
+        payment.id,
+        paymentStatus,
+        payment.clientSecret,
+        payment.version,
+        updatedAt,
+        'customer',
+      ],
+    });
     if (attached.rowCount !== 1) throw new Error(`order ${id} did not take its payment`);
     const response: Stored = {
       status: 201,
@@ -287,26 +274,15 @@ async function checkout(customerId: string, key: string, rawBody: string): Promi
       }),
     };
     // (5) IdempotencyRepository.complete
-    await pool.query(
-      `UPDATE idempotency_keys
-          SET state = 'completed', locked_until = NULL,
-              response_status = $3, response_headers = $4, response_body = $5
-        WHERE customer_id = $1 AND key = $2`,
-      [customerId, key, response.status, response.headers, response.body],
-    );
+    await pool.query({
+      ...sql.complete,
+      values: [customerId, key, response.status, response.headers, response.body],
+    });
     return response;
   } catch (error) {
     // IdempotencyRepository.release: a retry may use the key again.
-    await pool.query(
-      `DELETE FROM idempotency_keys
-        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight' AND order_id IS NULL`,
-      [customerId, key],
-    );
-    await pool.query(
-      `UPDATE idempotency_keys SET locked_until = NULL
-        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'`,
-      [customerId, key],
-    );
+    await pool.query({ ...sql.forgetUnused, values: [customerId, key] });
+    await pool.query({ ...sql.unlock, values: [customerId, key] });
     throw error;
   }
 }

@@ -1,8 +1,9 @@
 // The payments half of the benchmark's REFERENCE checkout: not product code. It implements
 // payments.v1.PaymentService/CreatePayment from proto/ on raw @grpc/grpc-js + pg + node:http, with
-// the product's SQL (PaymentsRepository.insertOrGetExisting and recordIntent) and the product's
-// Stripe call (POST /v1/payment_intents as the stripe SDK sends it), so the benchmark can show what
-// this machine does with this design and no framework around it.
+// the product's own statements (PaymentsRepository's insert and recordIntent, handed over by
+// start.ts) and the product's Stripe call (POST /v1/payment_intents as the stripe SDK sends it), so
+// the benchmark can show what this machine does with this design and no framework around it. The
+// reads after a lost race, which the product leaves to TypeORM, are written here.
 //
 // Deliberately left out: NestJS and TypeORM, telemetry of its own (start.ts can preload the
 // services' SDK, see orders.ts), TLS, the other PaymentService methods (UNIMPLEMENTED), gRPC
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import pg from 'pg';
+import type { PaymentsStatements } from './start.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -30,6 +32,8 @@ const tokenDigest = (token: string) => createHash('sha256').update(token).digest
 const INBOUND_TOKEN = tokenDigest(env('REF_INBOUND_TOKEN'));
 
 const pool = new pg.Pool({ connectionString: env('REF_DATABASE_URL'), max: 10 });
+// The product's statements (PaymentsRepository's), from start.ts.
+const sql = JSON.parse(env('REF_STATEMENTS')) as PaymentsStatements;
 // The SDK keeps its connections to Stripe alive too.
 const stripeAgent = new Agent({ keepAlive: true });
 
@@ -163,7 +167,7 @@ async function createPayment(
     throw new CallError(grpc.status.INVALID_ARGUMENT, 'invalid CreatePayment request');
   }
 
-  // PaymentsRepository.insertOrGetExisting: the statement TypeORM builds for its insert.
+  // PaymentsRepository.insertOrGetExisting: the insert, then a read when a constraint refused it.
   const now = new Date();
   const candidate: PaymentRow = {
     id: randomUUID(),
@@ -184,16 +188,31 @@ async function createPayment(
     created_at: now,
     updated_at: now,
   };
-  const inserted = await pool.query(
-    `INSERT INTO "payments"("id", "order_id", "customer_id", "amount", "currency", "status",
-       "provider_payment_id", "client_secret", "version", "amount_refunded", "failure_code",
-       "failure_message", "latest_charge_id", "receipt_url", "disputed", "stripe_status_at",
-       "checkout_traceparent", "create_idempotency_key", "created_at", "updated_at")
-     VALUES ($1, $2, $3, $4, $5, 'creating', NULL, NULL, 1, 0, NULL, NULL, NULL, NULL, false,
-       NULL, NULL, $6, $7, $7)
-     ON CONFLICT DO NOTHING RETURNING "id"`,
-    [candidate.id, orderId, customerId, amount.amount, amount.currency, key, now],
-  );
+  const inserted = await pool.query({
+    ...sql.insertPayment,
+    values: [
+      candidate.id,
+      orderId,
+      customerId,
+      amount.amount,
+      amount.currency,
+      candidate.status,
+      candidate.provider_payment_id,
+      candidate.client_secret,
+      candidate.version,
+      candidate.amount_refunded,
+      candidate.failure_code,
+      candidate.failure_message,
+      null, // latest_charge_id
+      candidate.receipt_url,
+      candidate.disputed,
+      null, // stripe_status_at
+      null, // checkout_traceparent
+      key,
+      now,
+      now,
+    ],
+  });
   let payment: PaymentRow | undefined = candidate;
   if (inserted.rowCount !== 1) {
     const existing = await pool.query<PaymentRow>(
@@ -225,14 +244,12 @@ async function createPayment(
     },
     `payment-${payment.id}-create-intent`,
   );
-  // PaymentsRepository.recordIntent: the UPDATE TypeORM builds, then a read when it lost a race.
+  // PaymentsRepository.recordIntent: the update, then a read when it lost a race.
   const updatedAt = new Date();
-  const recorded = await pool.query(
-    `UPDATE "payments" SET "provider_payment_id" = $1, "client_secret" = $2, "status" = $3,
-            "updated_at" = $4
-      WHERE "id" = $5 AND "provider_payment_id" IS NULL AND "status" = 'creating'`,
-    [intent.id, intent.client_secret, intent.status, updatedAt, payment.id],
-  );
+  const recorded = await pool.query({
+    ...sql.recordIntent,
+    values: [payment.id, intent.id, intent.client_secret, intent.status, updatedAt],
+  });
   if (recorded.rowCount === 1) {
     return {
       ...payment,

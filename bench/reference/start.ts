@@ -2,13 +2,25 @@
 // libraries, the product's SQL and contracts, no framework) as two processes, on two fresh
 // databases carrying the product's own migrations, so tables, indexes and constraints are the
 // product's. Migrating is setup, done here through TypeORM once, never on the measured path.
+// The SQL the processes run is the product's own statements, taken here from its repositories.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations as ordersMigrations } from '../../apps/orders/src/database/migrations/index.js';
+import {
+  COMPLETE,
+  FORGET_UNUSED,
+  INSERT_OR_FIND,
+  UNLOCK,
+} from '../../apps/orders/src/idempotency/idempotency.repository.js';
+import { ATTACH_PAYMENT, INSERT_ORDER } from '../../apps/orders/src/orders/orders.repository.js';
 import { migrations as paymentsMigrations } from '../../apps/payments/src/database/migrations/index.js';
+import {
+  INSERT_PAYMENT,
+  RECORD_INTENT,
+} from '../../apps/payments/src/payments/payments.repository.js';
 import { freePort } from '../../tools/dev/ports.js';
 
 export interface ReferenceOptions {
@@ -38,6 +50,32 @@ export interface RunningReference {
 }
 
 const START_TIMEOUT_MS = 30_000;
+
+/** A statement as pg takes it: a named one is prepared once per connection, as the product does. */
+export interface Statement {
+  name?: string;
+  text: string;
+}
+
+/**
+ * The product's statements each process runs, handed over in REF_STATEMENTS, so the reference's
+ * SQL is the product's and cannot drift from it. The processes do not import the repositories
+ * themselves: that would load NestJS and TypeORM into them, which the reference leaves out.
+ */
+const STATEMENTS = {
+  orders: {
+    insertOrFind: INSERT_OR_FIND,
+    insertOrder: INSERT_ORDER,
+    attachPayment: ATTACH_PAYMENT,
+    complete: COMPLETE,
+    forgetUnused: { text: FORGET_UNUSED },
+    unlock: { text: UNLOCK },
+  },
+  payments: { insertPayment: INSERT_PAYMENT, recordIntent: RECORD_INTENT },
+} satisfies Record<string, Record<string, Statement>>;
+
+export type OrdersStatements = typeof STATEMENTS.orders;
+export type PaymentsStatements = typeof STATEMENTS.payments;
 
 // The processes always run compiled: from dist/ when this module is compiled, else from the
 // repository's dist/ (this module loaded from its TypeScript source).
@@ -130,6 +168,7 @@ export async function startReference(options: ReferenceOptions): Promise<Running
       REF_STRIPE_URL: options.stripeUrl,
       REF_STRIPE_SECRET_KEY: 'sk_test_reference',
       REF_INBOUND_TOKEN: serviceToken,
+      REF_STATEMENTS: JSON.stringify(STATEMENTS.payments),
     },
     options.telemetry,
   );
@@ -145,6 +184,7 @@ export async function startReference(options: ReferenceOptions): Promise<Running
         REF_JWT_PUBLIC_KEY: options.jwtPublicKeyPem,
         REF_JWT_ISSUER: options.jwtIssuer,
         REF_JWT_AUDIENCE: options.jwtAudience,
+        REF_STATEMENTS: JSON.stringify(STATEMENTS.orders),
       },
       options.telemetry,
     );

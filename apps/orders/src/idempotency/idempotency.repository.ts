@@ -13,8 +13,11 @@ export interface KeyRef {
 const COLUMNS = `customer_id, key, fingerprint, state, locked_until, order_id, response_status,
   response_headers, response_body, created_at, expires_at`;
 
-/** Checkout's and replay's first statement: prepared once per connection (see queryPrepared). */
-const INSERT_OR_FIND: PreparedStatement = {
+/**
+ * Checkout's and replay's first statement: prepared once per connection (see queryPrepared).
+ * Checkout's statements are exported for bench/reference, which runs them as they are.
+ */
+export const INSERT_OR_FIND: PreparedStatement = {
   name: 'idempotency-insert-or-find',
   text: `WITH inserted AS (
            INSERT INTO idempotency_keys
@@ -61,13 +64,21 @@ function recordFromRow(row: KeyRow): IdempotencyRecord {
   });
 }
 
-const COMPLETE: PreparedStatement = {
+export const COMPLETE: PreparedStatement = {
   name: 'idempotency-complete',
   text: `UPDATE idempotency_keys
             SET state = 'completed', locked_until = NULL,
                 response_status = $3, response_headers = $4, response_body = $5
           WHERE customer_id = $1 AND key = $2`,
 };
+
+/** A released key that created nothing is forgotten ($1 customer, $2 key). */
+export const FORGET_UNUSED = `DELETE FROM idempotency_keys
+  WHERE customer_id = $1 AND key = $2 AND state = 'in_flight' AND order_id IS NULL`;
+
+/** A released key that has a recovery point stays, unlocked. */
+export const UNLOCK = `UPDATE idempotency_keys SET locked_until = NULL
+  WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'`;
 
 /**
  * Every decision about a key is one SQL statement, so the database settles races between
@@ -132,16 +143,8 @@ export class IdempotencyRepository {
    * forgotten; one with a recovery point stays, unlocked, so the retry resumes its order.
    */
   async release(ref: KeyRef): Promise<void> {
-    await this.db.query(
-      `DELETE FROM idempotency_keys
-        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight' AND order_id IS NULL`,
-      [ref.customerId, ref.key],
-    );
-    await this.db.query(
-      `UPDATE idempotency_keys SET locked_until = NULL
-        WHERE customer_id = $1 AND key = $2 AND state = 'in_flight'`,
-      [ref.customerId, ref.key],
-    );
+    await this.db.query(FORGET_UNUSED, [ref.customerId, ref.key]);
+    await this.db.query(UNLOCK, [ref.customerId, ref.key]);
   }
 
   /** Deletes up to `batch` expired keys; returns how many. */

@@ -90,8 +90,11 @@ const recordStatusChange = (from: string, paymentVersion: string, source: string
     (order_id, from_status, to_status, payment_version, source, created_at)
   SELECT id, ${from}, status, ${paymentVersion}, ${source}, updated_at FROM changed`;
 
-/** Checkout's statements, prepared once per connection (see queryPrepared). */
-const INSERT_ORDER: PreparedStatement = {
+/**
+ * Checkout's statements, prepared once per connection (see queryPrepared). Exported for
+ * bench/reference, which runs them as they are.
+ */
+export const INSERT_ORDER: PreparedStatement = {
   name: 'order-insert',
   text: `WITH new_order AS (
          INSERT INTO orders (id, customer_id, status, currency, amount, created_at, updated_at)
@@ -107,7 +110,7 @@ const INSERT_ORDER: PreparedStatement = {
         WHERE customer_id = $13 AND key = $14`,
 };
 
-const ATTACH_PAYMENT: PreparedStatement = {
+export const ATTACH_PAYMENT: PreparedStatement = {
   name: 'order-attach-payment',
   text: `WITH changed AS (
          UPDATE orders

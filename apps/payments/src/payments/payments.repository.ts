@@ -14,8 +14,11 @@ export interface RecordedIntent {
   updatedAt: Date;
 }
 
-/** Checkout's statements, prepared once per connection (see queryPrepared). */
-const INSERT_PAYMENT: PreparedStatement = {
+/**
+ * Checkout's statements, prepared once per connection (see queryPrepared). Exported for
+ * bench/reference, which runs them as they are.
+ */
+export const INSERT_PAYMENT: PreparedStatement = {
   name: 'payment-insert',
   text: `INSERT INTO payments
          (id, order_id, customer_id, amount, currency, status, provider_payment_id, client_secret,
@@ -28,7 +31,7 @@ const INSERT_PAYMENT: PreparedStatement = {
        RETURNING id`,
 };
 
-const RECORD_INTENT: PreparedStatement = {
+export const RECORD_INTENT: PreparedStatement = {
   name: 'payment-record-intent',
   text: `UPDATE payments SET provider_payment_id = $2, client_secret = $3, status = $4, updated_at = $5
         WHERE id = $1 AND provider_payment_id IS NULL AND status = 'creating'
