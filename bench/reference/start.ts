@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations as ordersMigrations } from '../../apps/orders/src/database/migrations/index.js';
 import { migrations as paymentsMigrations } from '../../apps/payments/src/database/migrations/index.js';
-import { freePort } from '../../tools/dev/ports.js';
+import { freePort } from '#testing/ports.js';
 
 export interface ReferenceOptions {
   /** A connection URL for `database` on the benchmark's PostgreSQL. */
