@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { startOrdersApp } from '../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
-import { freePort } from '../tools/dev/ports.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../tools/dev/postgres.js';
+import { freePort } from '#testing/ports.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { makeCredentials } from './suite/stack.js';
 
 // Production refuses every development default: a key pair and gRPC tokens made for this run.

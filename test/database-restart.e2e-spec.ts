@@ -9,7 +9,7 @@ import pg from 'pg';
 import Stripe from 'stripe';
 import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
 import { freePort } from '#testing/ports.js';
-import { type RunningPostgres, startEmbeddedPostgres } from '../tools/dev/postgres.js';
+import { type RunningPostgres, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { grpcClient, grpcError, type RawGrpcClient } from './support/grpc.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';

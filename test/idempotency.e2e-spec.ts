@@ -68,6 +68,7 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
     const customer = `cus_${randomUUID()}`;
     const token = await tokenFor(customer);
     const key = randomUUID();
+    const paymentCalls = stack.countPaymentCalls();
     const responses = await Promise.all(
       Array.from({ length: 50 }, () => postOrder(stack.ordersUrl, token, { key })),
     );
@@ -93,7 +94,8 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
 
     // Once complete, every replay is the first response, byte for byte, and does nothing else.
     const stripeRequests = stack.stripe.requestCount();
-    const grpcCalls = stack.paymentsClient.callsSent;
+    const grpcCalls = paymentCalls();
+    expect(grpcCalls).toBeGreaterThan(0);
     for (let i = 0; i < 3; i++) {
       const replay = await postOrder(stack.ordersUrl, token, { key });
       expect(replay.status).toBe(201);
@@ -102,7 +104,7 @@ describe('Idempotency-Key on POST /api/v1/orders (end to end)', () => {
       expect(await replay.text()).toBe(created[0]);
     }
     expect(stack.stripe.requestCount()).toBe(stripeRequests);
-    expect(stack.paymentsClient.callsSent).toBe(grpcCalls);
+    expect(paymentCalls()).toBe(grpcCalls);
     expect(await orderCount(customer)).toBe(1);
   });
 

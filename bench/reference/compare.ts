@@ -16,8 +16,8 @@ import { deepStrictEqual, equal, match } from 'node:assert/strict';
 import autocannon from 'autocannon';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { freePort } from '../../tools/dev/ports.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../tools/dev/postgres.js';
+import { freePort } from '#testing/ports.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { startReference } from './start.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

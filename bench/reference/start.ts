@@ -21,7 +21,7 @@ import {
   INSERT_PAYMENT,
   RECORD_INTENT,
 } from '../../apps/payments/src/payments/payments.repository.js';
-import { freePort } from '../../tools/dev/ports.js';
+import { freePort } from '#testing/ports.js';
 
 export interface ReferenceOptions {
   /** A connection URL for `database` on the benchmark's PostgreSQL. */

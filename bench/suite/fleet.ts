@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
-import { freePort } from '../../tools/dev/ports.js';
+import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import type { PhaseResult } from './load.js';
 import { checkout, type Phase } from './scenarios.js';

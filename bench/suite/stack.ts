@@ -14,8 +14,8 @@ import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
-import { freePort } from '../../tools/dev/ports.js';
-import { startEmbeddedPostgres } from '../../tools/dev/postgres.js';
+import { freePort } from '#testing/ports.js';
+import { startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { childrenOf } from './process-metrics.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

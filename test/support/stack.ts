@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import type { ClientGrpcProxy } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
@@ -6,10 +8,22 @@ import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
 import { startOrdersApp } from '../../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
-import { PaymentsClient } from '../../apps/orders/src/payments/payments.client.js';
+import {
+  PAYMENT_SERVICE_NAME,
+  type PaymentServiceClient,
+} from '#contracts/generated/payments/v1/payments.js';
+import { PAYMENTS_GRPC, PaymentsClient } from '../../apps/orders/src/payments/payments.client.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
 import { Faults } from '../../apps/payments/src/faults.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
+
+type PaymentMethod = keyof PaymentServiceClient;
+const PAYMENT_METHODS: PaymentMethod[] = [
+  'createPayment',
+  'getPayment',
+  'cancelPayment',
+  'processRefund',
+];
 
 /** Extra environment for either service (overrides the test defaults). */
 export interface StackEnv {
@@ -143,9 +157,25 @@ export class Stack {
     return this.paymentsApp.get(Faults);
   }
 
-  /** orders' client of payments, for its circuit state and call count. */
+  /** orders' client of payments, for its circuit state. */
   get paymentsClient(): PaymentsClient {
     return this.orders.get(PaymentsClient);
+  }
+
+  /**
+   * Counts the gRPC calls orders sends to payments from now on, each attempt of a retried call
+   * apart: spies on the grpc-js client that orders' ClientGrpc sends every call through, so they
+   * are counted even while payments is down.
+   */
+  countPaymentCalls(): () => number {
+    const client = this.orders
+      .get<ClientGrpcProxy>(PAYMENTS_GRPC)
+      .getClientByServiceName<Record<PaymentMethod, () => unknown>>(PAYMENT_SERVICE_NAME);
+    // spyOn returns the spy already in place when called again: count from its current total.
+    const spies = PAYMENT_METHODS.map((method) => jest.spyOn(client, method));
+    const total = () => spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
+    const before = total();
+    return () => total() - before;
   }
 
   async stopPayments(): Promise<void> {

@@ -15,8 +15,8 @@ import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
-import { freePort } from './ports.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
+import { freePort } from '#testing/ports.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { signDevToken } from './token.js';
 
 interface OrderView {

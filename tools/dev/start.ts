@@ -9,7 +9,7 @@ import { Logger } from '@nestjs/common';
 import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from './postgres.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { launcherToken } from './launcher-token.js';
 import { runSupervised, SIGNALS } from './supervised.js';
 

@@ -15,7 +15,7 @@ import {
   createDatabaseIfMissing,
   type RunningPostgres,
   startEmbeddedPostgres,
-} from '../dev/postgres.js';
+} from '#testing/embedded-postgres.js';
 
 /** The project's root: the nearest directory above this file with a package.json (from the
  * TypeScript sources under Jest as from dist/). */

@@ -17,17 +17,6 @@ export function bigintToNumber(value: string): number {
   return parsed;
 }
 
-/** PostgreSQL's unique_violation, raised by the constraints that guard identity. */
-export const UNIQUE_VIOLATION = '23505';
-
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const driverError = error as { code?: string; constraint?: string } | undefined;
-  return (
-    driverError?.code === UNIQUE_VIOLATION &&
-    (constraint === undefined || driverError.constraint === constraint)
-  );
-}
-
 /** A statement PostgreSQL parses and plans once per connection, then only executes. */
 export interface PreparedStatement {
   /** Unique per distinct SQL text (pg keys the prepared statement by it on each connection). */

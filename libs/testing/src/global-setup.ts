@@ -34,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
   }
 
   const [{ startEmbeddedPostgres }, { freePort }] = await Promise.all([
-    import('../../../tools/dev/postgres.js'),
+    import('./embedded-postgres.js'),
     import('./ports.js'),
   ]);
   const dir = await mkdtemp(join(tmpdir(), 'orders-payments-test-pg-'));

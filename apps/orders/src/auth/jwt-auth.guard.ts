@@ -5,7 +5,7 @@ import { Authenticator } from './authenticator.js';
 import type { Principal } from './principal.js';
 import { requireSingleHeader } from './single-header.js';
 
-export type AuthenticatedRequest = FastifyRequest & { customerId?: string; principal?: Principal };
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /** Storefront routes: a valid bearer token is required; its `sub` is the customer id. */
 @Injectable()
@@ -26,7 +26,6 @@ export class JwtAuthGuard implements CanActivate {
       throw new DomainError('unauthenticated', 'The bearer token is invalid or expired.');
     }
     request.principal = principal;
-    request.customerId = principal.subject;
     return true;
   }
 }

@@ -1,12 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  assertTransition,
-  canTransition,
-  isTerminal,
-  ORDER_STATUSES,
-  type OrderStatus,
-  statusesLeadingTo,
-} from './order-status.js';
+import { canTransition, ORDER_STATUSES, type OrderStatus } from './order-status.js';
 
 describe('order status transitions', () => {
   const allowed: [OrderStatus, OrderStatus][] = [
@@ -30,7 +23,6 @@ describe('order status transitions', () => {
 
   it.each(allowed)('allows %s -> %s', (from, to) => {
     expect(canTransition(from, to)).toBe(true);
-    expect(() => assertTransition(from, to)).not.toThrow();
   });
 
   const allowedKeys = new Set(allowed.map(([from, to]) => `${from}->${to}`));
@@ -40,9 +32,8 @@ describe('order status transitions', () => {
     ),
   );
 
-  it.each(forbidden)('refuses %s -> %s with a conflict', (from, to) => {
+  it.each(forbidden)('refuses %s -> %s', (from, to) => {
     expect(canTransition(from, to)).toBe(false);
-    expect(() => assertTransition(from, to)).toThrow(expect.objectContaining({ code: 'conflict' }));
   });
 
   it.each(ORDER_STATUSES.map((s) => [s]))('treats a repeated %s as a no-op', (status) => {
@@ -50,18 +41,9 @@ describe('order status transitions', () => {
   });
 
   it('never lets a terminal order move', () => {
-    expect(ORDER_STATUSES.filter(isTerminal)).toEqual(['canceled', 'refunded']);
     for (const to of ORDER_STATUSES) {
       if (to !== 'canceled') expect(canTransition('canceled', to)).toBe(false);
       if (to !== 'refunded') expect(canTransition('refunded', to)).toBe(false);
     }
-  });
-
-  it('lists the states an update may start from', () => {
-    expect(statusesLeadingTo('awaiting_payment')).toEqual([
-      'pending_payment',
-      'awaiting_payment',
-      'payment_failed',
-    ]);
   });
 });

@@ -1,5 +1,3 @@
-import { DomainError } from '#common/errors.js';
-
 /**
  * The order lifecycle. An order is created `pending_payment`, becomes `awaiting_payment` once its
  * payment exists, and follows the payment from there.
@@ -80,19 +78,4 @@ export const REFUND_RULES: Readonly<Record<OrderStatus, RefundRule>> = {
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return from === to || ORDER_TRANSITIONS[from].includes(to);
-}
-
-/** The states from which `to` can be reached, for conditional updates decided by the database. */
-export function statusesLeadingTo(to: OrderStatus): OrderStatus[] {
-  return ORDER_STATUSES.filter((from) => canTransition(from, to));
-}
-
-export function assertTransition(from: OrderStatus, to: OrderStatus): void {
-  if (!canTransition(from, to)) {
-    throw new DomainError('conflict', `An order that is ${from} cannot become ${to}.`);
-  }
-}
-
-export function isTerminal(status: OrderStatus): boolean {
-  return ORDER_TRANSITIONS[status].length === 0;
 }

@@ -67,8 +67,6 @@ export class PaymentsClient implements OnModuleInit {
   private readonly policy: IPolicy;
   private service!: PaymentServiceClient;
   private openedAt = 0;
-  /** gRPC calls sent to payments, retries included. */
-  private sent = 0;
 
   constructor(
     @Inject(PAYMENTS_GRPC) private readonly grpc: ClientGrpc,
@@ -115,10 +113,6 @@ export class PaymentsClient implements OnModuleInit {
 
   get circuit(): CircuitName {
     return CIRCUIT_NAMES[this.breaker.state];
-  }
-
-  get callsSent(): number {
-    return this.sent;
   }
 
   /**
@@ -195,7 +189,6 @@ export class PaymentsClient implements OnModuleInit {
   private async invoke<T>(method: string, call: () => Observable<T>): Promise<T> {
     try {
       return await this.policy.execute((execution) => {
-        this.sent++;
         // One span per attempt: the gRPC client span of each try hangs under its own.
         const attempt = ((execution as { attempt?: number }).attempt ?? 0) + 1;
         return inSpan(
