@@ -37,6 +37,13 @@ export function plainText({ min = 1, max }: { min?: number; max: number }) {
     );
 }
 
+/**
+ * What an identifier a peer chooses may be here: an idempotency key (as the IETF draft allows it)
+ * or a customer id (a token's `sub`). 1 to 255 visible ASCII characters, so it travels unchanged
+ * as an HTTP header or gRPC metadata value.
+ */
+export const VISIBLE_ASCII_ID = /^[\x21-\x7e]{1,255}$/;
+
 /** More field errors than this add nothing for the client, only bytes and work. */
 export const MAX_FIELD_ERRORS = 50;
 

@@ -9,6 +9,7 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { VISIBLE_ASCII_ID } from '#common/validation.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { type Principal, rolesOf } from './principal.js';
 import { isRepeated } from './single-header.js';
@@ -16,7 +17,6 @@ import { isRepeated } from './single-header.js';
 export type { Principal } from './principal.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
-const SUBJECT = /^[\x21-\x7e]{1,255}$/;
 
 /** Verified tokens remembered; the least recently used is forgotten beyond this. */
 export const VERIFIED_TOKENS_CACHED = 10_000;
@@ -136,8 +136,8 @@ export class Authenticator {
   private subjectOf(payload: JWTPayload, now: number): string {
     const { sub, exp, iat } = payload;
     const { clockSkewSeconds: skew, maxTokenLifetimeSeconds: maxLifetime } = this.config.jwt;
-    // SUBJECT.test coerces: ["1"], 1 and true would pass and become different strings downstream.
-    if (typeof sub !== 'string' || !SUBJECT.test(sub)) {
+    // RegExp.test coerces: ["1"], 1 and true would pass and become different strings downstream.
+    if (typeof sub !== 'string' || !VISIBLE_ASCII_ID.test(sub)) {
       throw new errors.JWTClaimValidationFailed(
         '"sub" claim must be 1 to 255 visible ASCII characters',
         payload,
