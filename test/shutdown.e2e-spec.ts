@@ -98,7 +98,9 @@ describe('graceful shutdown (separate processes)', () => {
 
       expect(await exitOf(service)).toBe(0);
       const background =
-        name === 'payments' ? 'Outbox relay stopped' : 'Background job stopped: Reconciliation';
+        name === 'payments'
+          ? 'Background job stopped: Outbox delivery round'
+          : 'Background job stopped: Reconciliation';
       expectInOrder(service.output, [
         'SIGTERM received: shutting down; readiness now fails',
         'Waiting 1500 ms for load balancers',

@@ -1,12 +1,13 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { VISIBLE_ASCII_ID } from '#common/validation.js';
 
 export const DEV_TOKEN_ISSUER = 'orders-payments-dev';
 export const DEV_TOKEN_AUDIENCE = 'orders-api';
 
 /** What the orders API accepts as a customer id: 1 to 255 visible ASCII characters. */
-export const CUSTOMER_ID_PATTERN = /^[\x21-\x7e]{1,255}$/;
+export const CUSTOMER_ID_PATTERN = VISIBLE_ASCII_ID;
 
 /** The secret the orders service verifies tokens with when run with this environment. */
 export function devJwtSecret(): string {

@@ -1,5 +1,9 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
-import type { ClientTls } from './grpc-tls.js';
+import { type CallOptions, type ChannelOptions, Metadata } from '@grpc/grpc-js';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import type { Observable } from 'rxjs';
+import { grpcLoaderOptions, IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
+import { bearer, SERVICE_AUTH_METADATA } from './grpc-auth.js';
+import { channelCredentials, type ClientTls } from './grpc-tls.js';
 
 /** How gRPC connections between instances are spread, kept alive and recycled. */
 export interface GrpcChannelSettings {
@@ -52,4 +56,71 @@ export function serverChannelOptions(settings: GrpcChannelSettings): ChannelOpti
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': Math.floor(settings.keepaliveTimeMs / 2),
   };
+}
+
+/** Where a client of a peer connects, and how. */
+export interface GrpcPeerSettings {
+  url: string;
+  tls: ClientTls | undefined;
+  channel: GrpcChannelSettings;
+}
+
+/** A peer's address, TLS when configured (plaintext otherwise), and the channel policy above. */
+export function clientConnection(peer: GrpcPeerSettings) {
+  return {
+    url: peer.url,
+    credentials: channelCredentials(peer.tls),
+    channelOptions: clientChannelOptions(peer.channel, peer.tls),
+  };
+}
+
+/**
+ * Nest's options for a `ClientGrpc` of a peer serving `package` (`payments.v1`, declared in
+ * `protoPath`), its contract loaded as the servers load it.
+ */
+export function grpcClientOptions(
+  contract: { package: string; protoPath: string },
+  peer: GrpcPeerSettings,
+): GrpcOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      package: contract.package,
+      protoPath: contract.protoPath,
+      loader: grpcLoaderOptions(),
+      ...clientConnection(peer),
+    },
+  };
+}
+
+/**
+ * The metadata of a call to a peer: our service token and, on a mutating call, its idempotency key,
+ * the same on every attempt, which is what makes retrying it safe.
+ */
+export function callMetadata(token: string, idempotencyKey?: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set(SERVICE_AUTH_METADATA, bearer(token));
+  if (idempotencyKey !== undefined) metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
+  return metadata;
+}
+
+/** A unary method of a Nest `ClientGrpc` service, bound to it. */
+export type UnaryMethod<Req, Res> = (request: Req, metadata?: Metadata) => Observable<Res>;
+
+/**
+ * Calls `method` with a deadline `timeoutMs` from now. Nest's client forwards a third argument to
+ * grpc-js as the call options, which its generated types do not declare.
+ */
+export function callWithDeadline<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  metadata: Metadata,
+  timeoutMs: number,
+): Observable<Res> {
+  const call = method as (
+    request: Req,
+    metadata: Metadata,
+    options: CallOptions,
+  ) => Observable<Res>;
+  return call(request, metadata, { deadline: Date.now() + timeoutMs });
 }

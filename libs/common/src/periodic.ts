@@ -9,6 +9,8 @@ import { reportJobFailure } from './database-errors.js';
 export class Periodic {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private again = false;
+  private stopped = false;
 
   constructor(
     private readonly name: string,
@@ -17,16 +19,43 @@ export class Periodic {
     private readonly logger: LoggerService,
   ) {}
 
+  /** Whether stop() was called: a long round should end after the step it is in. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
   start(): void {
     this.timer = setInterval(() => {
-      this.running ??= this.task()
-        .catch((error: unknown) => reportJobFailure(this.logger, this.name, error))
-        .finally(() => (this.running = undefined));
+      // The interval is a poll: a round already running does its work.
+      if (!this.running) this.kick();
     }, this.intervalMs);
     this.timer.unref();
   }
 
+  /**
+   * Runs a round now instead of at the next interval, e.g. when work has just arrived. During a
+   * round, one more follows it, since the round may have looked before the work arrived. Nothing
+   * starts once stop() was called.
+   */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.task()
+      .catch((error: unknown) => reportJobFailure(this.logger, this.name, error))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
     this.logger.log(`Background job stopped: ${this.name}`);

@@ -1,6 +1,7 @@
 import { type PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
 import { DomainError, type FieldError } from './errors.js';
+import { isUuid } from './uuid.js';
 
 /** Renders a zod issue path the way clients write it: `items[0].quantity`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -35,6 +36,18 @@ export function plainText({ min = 1, max }: { min?: number; max: number }) {
       (value) => !hasUnsafeCharacters(value),
       'must not contain control, invisible or direction-changing characters',
     );
+}
+
+/**
+ * What an identifier a peer chooses may be here: an idempotency key (as the IETF draft allows it)
+ * or a customer id (a token's `sub`). 1 to 255 visible ASCII characters, so it travels unchanged
+ * as an HTTP header or gRPC metadata value.
+ */
+export const VISIBLE_ASCII_ID = /^[\x21-\x7e]{1,255}$/;
+
+/** A UUID (see isUuid). */
+export function uuidString() {
+  return z.string({ error: 'must be a UUID' }).refine(isUuid, 'must be a UUID');
 }
 
 /** More field errors than this add nothing for the client, only bytes and work. */

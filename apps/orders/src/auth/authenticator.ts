@@ -8,6 +8,8 @@ import {
   jwtVerify,
   type JWTVerifyOptions,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { VISIBLE_ASCII_ID } from '#common/validation.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { type Principal, rolesOf } from './principal.js';
 import { isRepeated } from './single-header.js';
@@ -15,7 +17,6 @@ import { isRepeated } from './single-header.js';
 export type { Principal } from './principal.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
-const SUBJECT = /^[\x21-\x7e]{1,255}$/;
 
 /** Verified tokens remembered; the least recently used is forgotten beyond this. */
 export const VERIFIED_TOKENS_CACHED = 10_000;
@@ -24,12 +25,6 @@ export const VERIFIED_TOKENS_CACHED = 10_000;
  * from the identity provider's key set stops being accepted about as soon as without the cache.
  */
 export const VERIFIED_TOKEN_MAX_AGE_MS = 60_000;
-
-interface VerifiedToken {
-  principal: Principal;
-  /** Until when (ms since the epoch) the principal may be served without verifying again. */
-  until: number;
-}
 
 /**
  * Verifies a request's bearer token, once per request: the guards and the rate limiter ask the
@@ -48,8 +43,13 @@ export class Authenticator {
    * verified earlier is verified afresh. Only successes are kept, each until its `exp` (with the
    * clock tolerance jose applies) or VERIFIED_TOKEN_MAX_AGE_MS, whichever comes first; `nbf` was
    * already in the past when it was verified. ES256 verification is most of a cheap request's CPU.
+   * Ages are measured on Date's clock, as jose's checks are, read afresh on every look-up.
    */
-  private readonly tokens = new Map<string, VerifiedToken>();
+  private readonly tokens = new LRUCache<string, Principal>({
+    max: VERIFIED_TOKENS_CACHED,
+    perf: Date,
+    ttlResolution: 0,
+  });
 
   constructor(@Inject(ORDERS_CONFIG) private readonly config: OrdersConfig) {
     const { jwt } = config;
@@ -103,13 +103,7 @@ export class Authenticator {
     if (!token) return null;
     const now = Date.now();
     const cached = this.tokens.get(token);
-    if (cached) {
-      this.tokens.delete(token);
-      if (cached.until > now) {
-        this.tokens.set(token, cached);
-        return cached.principal;
-      }
-    }
+    if (cached) return cached;
     try {
       const { payload } = await this.checkToken(token);
       const principal: Principal = Object.freeze({
@@ -142,8 +136,8 @@ export class Authenticator {
   private subjectOf(payload: JWTPayload, now: number): string {
     const { sub, exp, iat } = payload;
     const { clockSkewSeconds: skew, maxTokenLifetimeSeconds: maxLifetime } = this.config.jwt;
-    // SUBJECT.test coerces: ["1"], 1 and true would pass and become different strings downstream.
-    if (typeof sub !== 'string' || !SUBJECT.test(sub)) {
+    // RegExp.test coerces: ["1"], 1 and true would pass and become different strings downstream.
+    if (typeof sub !== 'string' || !VISIBLE_ASCII_ID.test(sub)) {
       throw new errors.JWTClaimValidationFailed(
         '"sub" claim must be 1 to 255 visible ASCII characters',
         payload,
@@ -175,9 +169,8 @@ export class Authenticator {
       expiresAt + this.config.jwt.clockSkewSeconds * 1000,
       now + VERIFIED_TOKEN_MAX_AGE_MS,
     );
-    this.tokens.set(token, { principal, until });
-    if (this.tokens.size > VERIFIED_TOKENS_CACHED) {
-      this.tokens.delete(this.tokens.keys().next().value!);
-    }
+    // lru-cache serves an entry while its age is at most the ttl; ours ends at `until` itself.
+    const ttl = until - now - 1;
+    if (ttl > 0) this.tokens.set(token, principal, { ttl, start: now });
   }
 }

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GRPCHealthIndicator, HealthIndicatorService } from '@nestjs/terminus';
-import { clientChannelOptions } from '#common/grpc-channel.js';
-import { channelCredentials } from '#common/grpc-tls.js';
+import { clientConnection } from '#common/grpc-channel.js';
 import { PAYMENTS_PACKAGE } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PaymentsClient } from '../payments/payments.client.js';
@@ -21,10 +20,9 @@ export class PaymentsHealthIndicator {
   ) {}
 
   async check(key: string) {
+    const { url, tls } = this.config.payments;
     const probe = await this.grpc.checkService(key, `${PAYMENTS_PACKAGE}.PaymentService`, {
-      url: this.config.payments.url,
-      credentials: channelCredentials(this.config.payments.tls),
-      channelOptions: clientChannelOptions(this.config.grpcChannel, this.config.payments.tls),
+      ...clientConnection({ url, tls, channel: this.config.grpcChannel }),
       timeout: 1000,
     });
     return this.indicators.check(key).up({

@@ -2,11 +2,12 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DomainError } from '#common/errors.js';
+import { VISIBLE_ASCII_ID } from '#common/validation.js';
 
 /** A key as the IETF draft allows it here: 1 to 255 visible ASCII characters. */
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[\x21-\x7e]{1,255}$/)
+  .regex(VISIBLE_ASCII_ID)
   .meta({
     description:
       'Unique per logical request: generate one (a UUID v4 is a good choice) when the customer acts, and reuse it for every retry of that action. 1 to 255 visible ASCII characters. A repeat of a completed request answers the stored response with `Idempotent-Replayed: true`; the same key with a different request is a 422 `/problems/idempotency-key-reused`; a repeat while the first is still executing is a 409 `/problems/idempotency-key-in-use` with `Retry-After`. Keys are per customer and expire after 24 hours (docs/api.md, "Idempotency keys").',

@@ -1,6 +1,7 @@
 import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
 import { GrpcMetricsInterceptor } from '#common/grpc-metrics.interceptor.js';
+import { requireIdempotencyKey } from '#common/grpc-idempotency.js';
 import { GrpcErrorFilter } from '#common/grpc-status.js';
 import { toTimestamp } from '#contracts/grpc.js';
 import {
@@ -13,7 +14,6 @@ import {
   type UpdateOrderPaymentStatusRequest,
   type UpdateOrderPaymentStatusResponse,
 } from '#contracts/generated/orders/v1/orders.js';
-import { requireIdempotencyKey } from '../idempotency/grpc-idempotency-key.js';
 import type { OrderStatus } from './order-status.js';
 import type { Order } from './order.entity.js';
 import { OrdersService } from './orders.service.js';

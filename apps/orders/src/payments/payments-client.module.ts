@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ClientsModule, type GrpcOptions, Transport } from '@nestjs/microservices';
-import { clientChannelOptions } from '#common/grpc-channel.js';
-import { channelCredentials } from '#common/grpc-tls.js';
-import { grpcLoaderOptions, PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
+import { ClientsModule } from '@nestjs/microservices';
+import { grpcClientOptions } from '#common/grpc-channel.js';
+import { PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PAYMENTS_GRPC, PaymentsClient } from './payments.client.js';
 
@@ -12,17 +11,11 @@ import { PAYMENTS_GRPC, PaymentsClient } from './payments.client.js';
       {
         name: PAYMENTS_GRPC,
         inject: [ORDERS_CONFIG],
-        useFactory: (config: OrdersConfig): GrpcOptions => ({
-          transport: Transport.GRPC,
-          options: {
-            package: PAYMENTS_PACKAGE,
-            protoPath: paymentsProtoPath(),
-            url: config.payments.url,
-            credentials: channelCredentials(config.payments.tls),
-            loader: grpcLoaderOptions(),
-            channelOptions: clientChannelOptions(config.grpcChannel, config.payments.tls),
-          },
-        }),
+        useFactory: (config: OrdersConfig) =>
+          grpcClientOptions(
+            { package: PAYMENTS_PACKAGE, protoPath: paymentsProtoPath() },
+            { url: config.payments.url, tls: config.payments.tls, channel: config.grpcChannel },
+          ),
       },
     ]),
   ],

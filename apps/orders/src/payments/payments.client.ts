@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
-import { type CallOptions, Metadata } from '@grpc/grpc-js';
 import {
   BrokenCircuitError,
   circuitBreaker,
@@ -15,9 +14,8 @@ import {
 } from 'cockatiel';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '#common/errors.js';
-import { bearer, SERVICE_AUTH_METADATA } from '#common/grpc-auth.js';
+import { callMetadata, callWithDeadline, type UnaryMethod } from '#common/grpc-channel.js';
 import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
-import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
 import { annotate, inSpan, recordEvent, Untraced } from '#observability/spans.js';
 import {
@@ -40,9 +38,6 @@ import { observeCircuit } from '#observability/business-metrics.js';
 export const PAYMENTS_GRPC = Symbol('PAYMENTS_GRPC');
 
 const PAYMENT_SERVICE = 'payments.v1.PaymentService';
-
-/** Nest's gRPC client forwards a third argument to grpc-js as its call options. */
-type UnaryCall<Req, Res> = (req: Req, metadata: Metadata, options: CallOptions) => Observable<Res>;
 
 export type CircuitName = 'closed' | 'open' | 'half_open';
 
@@ -177,12 +172,11 @@ export class PaymentsClient implements OnModuleInit {
     request: Req,
     idempotencyKey?: string,
   ): Promise<Res> {
-    const metadata = new Metadata();
-    metadata.set(SERVICE_AUTH_METADATA, bearer(this.config.payments.token));
-    if (idempotencyKey !== undefined) metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
-    const call = (this.service[method] as unknown as UnaryCall<Req, Res>).bind(this.service);
+    const { token, timeoutMs } = this.config.payments;
+    const metadata = callMetadata(token, idempotencyKey);
+    const call = (this.service[method] as UnaryMethod<Req, Res>).bind(this.service);
     const rpcMethod = method.charAt(0).toUpperCase() + method.slice(1);
-    return this.invoke(rpcMethod, () => call(request, metadata, this.callOptions()));
+    return this.invoke(rpcMethod, () => callWithDeadline(call, request, metadata, timeoutMs));
   }
 
   @Untraced()
@@ -223,10 +217,6 @@ export class PaymentsClient implements OnModuleInit {
       [],
       { retryAfterSeconds: Math.max(1, retryAfterSeconds) },
     );
-  }
-
-  private callOptions(): CallOptions {
-    return { deadline: Date.now() + this.config.payments.timeoutMs };
   }
 }
 

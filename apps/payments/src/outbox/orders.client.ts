@@ -1,9 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
-import { type CallOptions, Metadata } from '@grpc/grpc-js';
-import { lastValueFrom, type Observable } from 'rxjs';
-import { bearer, SERVICE_AUTH_METADATA } from '#common/grpc-auth.js';
-import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
+import { lastValueFrom } from 'rxjs';
+import { callMetadata, callWithDeadline } from '#common/grpc-channel.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
 import {
   ORDER_SERVICE_NAME,
@@ -14,8 +12,6 @@ import {
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 
 export const ORDERS_GRPC = Symbol('ORDERS_GRPC');
-
-type UnaryCall<Req, Res> = (req: Req, metadata: Metadata, options: CallOptions) => Observable<Res>;
 
 /** payments' side of orders.v1.OrderService. Retrying is the outbox relay's business. */
 @Injectable()
@@ -35,16 +31,11 @@ export class OrdersClient implements OnModuleInit {
     request: UpdateOrderPaymentStatusRequest,
     idempotencyKey: string,
   ): Promise<UpdateOrderPaymentStatusResponse> {
-    const metadata = new Metadata();
-    metadata.set(SERVICE_AUTH_METADATA, bearer(this.config.orders.token));
-    metadata.set(IDEMPOTENCY_KEY_METADATA, idempotencyKey);
-    const call = this.service.updateOrderPaymentStatus.bind(this.service) as UnaryCall<
-      UpdateOrderPaymentStatusRequest,
-      UpdateOrderPaymentStatusResponse
-    >;
+    const { token, timeoutMs } = this.config.orders;
+    const call = this.service.updateOrderPaymentStatus.bind(this.service);
     return timedRpc('orders.v1.OrderService', 'UpdateOrderPaymentStatus', () =>
       lastValueFrom(
-        call(request, metadata, { deadline: Date.now() + this.config.orders.timeoutMs }),
+        callWithDeadline(call, request, callMetadata(token, idempotencyKey), timeoutMs),
       ),
     );
   }

@@ -6,7 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { reportJobFailure } from '#common/database-errors.js';
+import { Periodic } from '#common/periodic.js';
 import { inSpan, Untraced } from '#observability/spans.js';
 import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
@@ -28,10 +28,7 @@ import { afterFailure } from './outbox-retry.js';
 @Injectable()
 export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRelay.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly job: Periodic;
   private lastStuckWarning = 0;
   private lastStuckCheck = 0;
 
@@ -39,41 +36,30 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     private readonly outbox: OutboxRepository,
     private readonly orders: OrdersClient,
     @Inject(PAYMENTS_CONFIG) private readonly config: PaymentsConfig,
-  ) {}
+  ) {
+    this.job = new Periodic(
+      'Outbox delivery round',
+      config.outbox.pollIntervalMs,
+      // A round serves every queued change, not the request that happened to kick it: it runs
+      // outside that request's trace, and each delivery joins the trace of its own change.
+      () => context.with(ROOT_CONTEXT, () => this.drain()),
+      this.logger,
+    );
+  }
 
   onModuleInit(): void {
     observeOutbox(() => this.outbox.backlog());
-    this.timer = setInterval(() => this.kick(), this.config.outbox.pollIntervalMs);
-    this.timer.unref();
+    this.job.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    // A round in progress finishes the batch it claimed; no new one starts.
-    await this.running;
-    this.logger.log('Outbox relay stopped');
+  /** A round in progress finishes the batch it claimed; no new one starts. */
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Starts a delivery round now (e.g. right after a change was committed). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    // A round serves every queued change, not the request that happened to kick it: it runs
-    // outside that request's trace, and each delivery joins the trace of its own change.
-    this.running = context
-      .with(ROOT_CONTEXT, () => this.drain())
-      .catch((error: unknown) => reportJobFailure(this.logger, 'Outbox delivery round', error))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.job.kick();
   }
 
   /** Delivers everything due now; resolves when nothing due is left. */
@@ -83,7 +69,7 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     // Deliveries of a batch run in parallel, each bounded by the gRPC deadline: the lease
     // outlasts the batch with room to spare.
     const leaseMs = 2 * this.config.orders.timeoutMs + 5_000;
-    while (!this.stopped) {
+    while (!this.job.stopping) {
       const messages = await this.outbox.claimDue(batchSize, leaseMs);
       if (messages.length === 0) break;
       const outcomes = await Promise.all(messages.map((m) => this.deliver(m)));

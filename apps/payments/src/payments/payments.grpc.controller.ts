@@ -1,9 +1,9 @@
 import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
-import { DomainError } from '#common/errors.js';
 import { GrpcMetricsInterceptor } from '#common/grpc-metrics.interceptor.js';
+import { requireIdempotencyKey } from '#common/grpc-idempotency.js';
 import { GrpcErrorFilter } from '#common/grpc-status.js';
-import { IDEMPOTENCY_KEY_METADATA, toTimestamp } from '#contracts/grpc.js';
+import { toTimestamp } from '#contracts/grpc.js';
 import {
   type CreatePaymentRequest,
   type CreatePaymentResponse,
@@ -76,23 +76,6 @@ export class PaymentsGrpcController implements PaymentServiceController {
     );
     return { refund: toRefundMessage(refund), payment: toMessage(payment) };
   }
-}
-
-/** Mutating calls must be safe to retry, so they must say which attempt they repeat. */
-function requireIdempotencyKey(metadata: Metadata | undefined): string {
-  const [key] = metadata?.get(IDEMPOTENCY_KEY_METADATA) ?? [];
-  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw DomainError.validation(
-      [
-        {
-          field: IDEMPOTENCY_KEY_METADATA,
-          message: 'metadata must hold 1 to 255 visible ASCII characters',
-        },
-      ],
-      'Mutating calls require an idempotency-key metadata entry.',
-    );
-  }
-  return key;
 }
 
 function toMessage(payment: Payment): PaymentMessage {

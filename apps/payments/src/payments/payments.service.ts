@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, IdGenerator } from '#common/clock.js';
-import { DomainError, type FieldError } from '#common/errors.js';
-import { chargeAmountProblem, type CurrencyCode, parseCurrency } from '#common/money.js';
-import { isUuid } from '#common/uuid.js';
+import { z } from 'zod';
+import { DomainError } from '#common/errors.js';
+import { chargeAmountProblem, parseCurrency } from '#common/money.js';
+import { parseOrThrow, uuidString, VISIBLE_ASCII_ID } from '#common/validation.js';
 import { annotate } from '#observability/spans.js';
 import { currentTraceparent } from '#observability/trace-context.js';
 import { Faults } from '../faults.js';
@@ -19,13 +20,6 @@ export interface CreatePaymentCommand {
   /** Minor units, as the decimal string int64 travels in. */
   amount: string;
   currency: string;
-}
-
-interface ValidPaymentRequest {
-  orderId: string;
-  customerId: string;
-  amount: number;
-  currency: CurrencyCode;
 }
 
 @Injectable()
@@ -118,9 +112,7 @@ export class PaymentsService {
 
   /** One payment; with `refresh`, first brought up to date from Stripe (for reconciliation). */
   async getPayment(paymentId: string, refresh = false): Promise<Payment> {
-    if (!isUuid(paymentId)) {
-      throw DomainError.validation([{ field: 'payment_id', message: 'must be a UUID' }]);
-    }
+    parseOrThrow(paymentIdSchema, { payment_id: paymentId });
     const payment = await this.payments.findById(paymentId);
     if (!payment) throw new DomainError('not_found', `Payment ${paymentId} does not exist.`);
     if (!refresh || !payment.providerPaymentId) return payment;
@@ -166,26 +158,42 @@ export class PaymentsService {
   }
 }
 
-function validateCreatePayment(command: CreatePaymentCommand): ValidPaymentRequest {
-  const errors: FieldError[] = [];
-  if (!isUuid(command.orderId)) errors.push({ field: 'order_id', message: 'must be a UUID' });
-  if (!/^[\x21-\x7e]{1,255}$/.test(command.customerId)) {
-    errors.push({ field: 'customer_id', message: 'must be 1 to 255 visible ASCII characters' });
-  }
-  const currency = parseCurrency(command.currency);
-  if (!currency || command.currency !== currency) {
-    errors.push({
-      field: 'amount.currency',
-      message: 'must be a supported lowercase ISO 4217 code',
-    });
-  }
-  const amount = /^\d{1,15}$/.test(command.amount) ? Number(command.amount) : Number.NaN;
-  const amountProblem = currency
-    ? chargeAmountProblem(amount, currency)
-    : Number.isSafeInteger(amount) && amount > 0
-      ? undefined
-      : 'must be a positive integer';
-  if (amountProblem) errors.push({ field: 'amount.amount', message: amountProblem });
-  if (errors.length > 0 || !currency) throw DomainError.validation(errors);
-  return { orderId: command.orderId, customerId: command.customerId, amount, currency };
+/** The checks below are keyed by the proto's field names: the errors name the fields so. */
+const paymentIdSchema = z.object({ payment_id: uuidString() });
+
+/** Minor units as int64 travels (a decimal string), chargeable in a supported lowercase currency. */
+const chargeSchema = z
+  .object({ amount: z.string(), currency: z.string() })
+  .transform((money, ctx) => {
+    const currency = parseCurrency(money.currency);
+    if (!currency || money.currency !== currency) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['currency'],
+        message: 'must be a supported lowercase ISO 4217 code',
+      });
+    }
+    const amount = /^\d{1,15}$/.test(money.amount) ? Number(money.amount) : Number.NaN;
+    const problem = currency
+      ? chargeAmountProblem(amount, currency)
+      : Number.isSafeInteger(amount) && amount > 0
+        ? undefined
+        : 'must be a positive integer';
+    if (problem) ctx.addIssue({ code: 'custom', path: ['amount'], message: problem });
+    return { amount, currency: currency! };
+  });
+
+const createPaymentSchema = z.object({
+  order_id: uuidString(),
+  customer_id: z.string().regex(VISIBLE_ASCII_ID, 'must be 1 to 255 visible ASCII characters'),
+  amount: chargeSchema,
+});
+
+function validateCreatePayment(command: CreatePaymentCommand) {
+  const { order_id, customer_id, amount } = parseOrThrow(createPaymentSchema, {
+    order_id: command.orderId,
+    customer_id: command.customerId,
+    amount: { amount: command.amount, currency: command.currency },
+  });
+  return { orderId: order_id, customerId: customer_id, ...amount };
 }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { Clock, IdGenerator } from '#common/clock.js';
-import { DomainError, type FieldError, isDomainError } from '#common/errors.js';
+import { z } from 'zod';
+import { DomainError, isDomainError } from '#common/errors.js';
 import { isUuid } from '#common/uuid.js';
+import { parseOrThrow, uuidString } from '#common/validation.js';
 import { Untraced } from '#observability/spans.js';
 import type { Transaction } from '../database/transaction.js';
 import { Faults } from '../faults.js';
@@ -206,22 +208,36 @@ function refundState(status: string | null): RefundState {
   }
 }
 
+/** ProcessRefund's fields, keyed by the proto's names: the errors name the fields so. */
+const processRefundSchema = z.object({
+  payment_id: uuidString(),
+  // Unset in the request: null from the loader, undefined from other callers.
+  amount: z
+    .object({ amount: z.string(), currency: z.string() })
+    .nullish()
+    .transform((money, ctx) => {
+      if (!money) return undefined;
+      const amount = /^\d{1,15}$/.test(money.amount) ? Number(money.amount) : 0;
+      if (amount < 1) {
+        ctx.addIssue({ code: 'custom', path: ['amount'], message: 'must be a positive integer' });
+      }
+      return { amount, currency: money.currency };
+    }),
+  // The proto's empty string is no reason.
+  reason: z
+    .string()
+    .transform((reason) => reason || undefined)
+    .pipe(z.enum(REASONS, { error: `must be one of ${REASONS.join(', ')}, or empty` }).optional()),
+});
+
 function validate(command: ProcessRefundCommand): {
   amount?: { amount: number; currency: string };
   reason?: Reason;
 } {
-  const errors: FieldError[] = [];
-  if (!isUuid(command.paymentId)) errors.push({ field: 'payment_id', message: 'must be a UUID' });
-  let amount: { amount: number; currency: string } | undefined;
-  if (command.amount) {
-    const value = /^\d{1,15}$/.test(command.amount.amount) ? Number(command.amount.amount) : 0;
-    if (value < 1) errors.push({ field: 'amount.amount', message: 'must be a positive integer' });
-    amount = { amount: value, currency: command.amount.currency };
-  }
-  const reason = command.reason === '' ? undefined : command.reason;
-  if (reason !== undefined && !(REASONS as readonly string[]).includes(reason)) {
-    errors.push({ field: 'reason', message: `must be one of ${REASONS.join(', ')}, or empty` });
-  }
-  if (errors.length > 0) throw DomainError.validation(errors);
-  return { amount, reason: reason as Reason | undefined };
+  const { amount, reason } = parseOrThrow(processRefundSchema, {
+    payment_id: command.paymentId,
+    amount: command.amount,
+    reason: command.reason,
+  });
+  return { amount, reason };
 }
