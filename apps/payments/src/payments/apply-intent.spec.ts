@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type Stripe from 'stripe';
 import { applyCharge, applyIntent } from './apply-intent.js';
+import { newPayment } from '../../../../test/support/payment-factory.js';
 import type { Payment } from './payment.entity.js';
 
 // How a payment follows what Stripe says of its PaymentIntent and charge, whichever way the news
@@ -9,30 +10,14 @@ import type { Payment } from './payment.entity.js';
 const T0 = new Date('2026-12-01T10:00:00Z');
 const later = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
+/** A payment whose PaymentIntent exists, waiting for a payment method. */
 function payment(overrides: Partial<Payment> = {}): Payment {
-  return {
-    id: '6f1c3a52-9d0e-4b7a-8c21-3e5f7a9b1d20',
-    orderId: '0b9f7a3e-5c1d-4e8a-9f6b-2d3c4b5a6e7f',
-    customerId: 'cus_1',
-    amount: 3000,
-    currency: 'usd',
+  return newPayment({
     status: 'requires_payment_method',
     providerPaymentId: 'pi_1',
     clientSecret: 'pi_1_secret_x',
-    version: 1,
-    amountRefunded: 0,
-    failureCode: null,
-    failureMessage: null,
-    latestChargeId: null,
-    receiptUrl: null,
-    disputed: false,
-    stripeStatusAt: null,
-    checkoutTraceparent: null,
-    createIdempotencyKey: null,
-    createdAt: T0,
-    updatedAt: T0,
     ...overrides,
-  };
+  });
 }
 
 function intent(fields: Partial<Stripe.PaymentIntent>): Stripe.PaymentIntent {
