@@ -13,7 +13,8 @@ import {
   listOrdersQuerySchema,
 } from './dto/create-order.dto.js';
 import { type CancelOrderInput, cancelOrderSchema } from './dto/cancel-order.dto.js';
-import { Idempotent, type KeyedWork } from '../idempotency/idempotency.interceptor.js';
+import { Idempotent, type KeyedWork } from '../idempotency/idempotent.decorator.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { type OrderPage, toOrderView, type OrderView } from './order.view.js';
 import { OrderCancellationService } from './order-cancellation.service.js';
 import { OrdersService } from './orders.service.js';
@@ -29,6 +30,7 @@ export class OrdersHttpController {
   constructor(
     private readonly orders: OrdersService,
     private readonly cancellation: OrderCancellationService,
+    readonly idempotency: IdempotencyService,
   ) {}
 
   @Post()

@@ -6,7 +6,8 @@ import type { Principal } from '../auth/principal.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { RolesGuard } from '../auth/roles.guard.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.decorator.js';
-import { Idempotent, type KeyedWork } from '../idempotency/idempotency.interceptor.js';
+import { Idempotent, type KeyedWork } from '../idempotency/idempotent.decorator.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { type CreateRefundInput, createRefundSchema } from './dto/create-refund.dto.js';
 import { type RefundResult, toRefundResult } from './refund.view.js';
 import { RefundsService } from './refunds.service.js';
@@ -14,7 +15,10 @@ import { RefundsService } from './refunds.service.js';
 @Controller('api/v1/orders')
 @UseGuards(JwtAuthGuard, RolesGuard)
 export class RefundsHttpController {
-  constructor(private readonly refunds: RefundsService) {}
+  constructor(
+    private readonly refunds: RefundsService,
+    readonly idempotency: IdempotencyService,
+  ) {}
 
   /** 201 with the refund and the order after it. An admin may refund any customer's order. */
   @Post(':id/refunds')

@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
-import { Idempotent, type KeyedWork } from '../idempotency/idempotency.interceptor.js';
+import { Idempotent, type KeyedWork } from '../idempotency/idempotent.decorator.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { toOrderView, type OrderView } from '../orders/order.view.js';
 import type { PaymentSnapshot } from '../orders/payment-snapshot.js';
 import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
@@ -20,7 +21,10 @@ const PUSH_KEY_OWNER = 'system payment-updates';
 @UseGuards(InternalApiKeyGuard)
 @RateLimitPolicies(WEBHOOK_POLICY)
 export class PaymentUpdatesHttpController {
-  constructor(private readonly paymentUpdates: PaymentUpdatesService) {}
+  constructor(
+    private readonly paymentUpdates: PaymentUpdatesService,
+    readonly idempotency: IdempotencyService,
+  ) {}
 
   /** 200 with the order as it stands after the update (unchanged for stale updates). */
   @Post()
