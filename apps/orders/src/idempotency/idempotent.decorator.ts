@@ -59,6 +59,11 @@ export function Idempotent<View>(
   return (target, method, descriptor) => {
     const handler = descriptor.value as (...args: unknown[]) => KeyedWork<View>;
     const at = handler.length;
+    // `length` stops at a parameter with a default: the request would take that parameter's place.
+    const declared = (Reflect.getMetadata('design:paramtypes', target, method) as unknown[]).length;
+    if (declared !== at) {
+      throw new Error(`@Idempotent() ${method}: give its parameters no default values`);
+    }
     async function keyedWrite(this: KeyedController, ...args: unknown[]): Promise<string> {
       const request = args[at] as AuthenticatedRequest;
       const reply = args[at + 1] as FastifyReply;
