@@ -61,7 +61,7 @@ export default {
           SPEC,
           '\\.repository\\.ts$',
           '^apps/[^/]+/src/database/',
-          '^libs/common/src/(typeorm|migrations)\\.ts$',
+          '^libs/common/src/db/(typeorm|migrations)\\.ts$',
           '\\.entity\\.ts$',
           '\\.module\\.ts$',
         ],

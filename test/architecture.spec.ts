@@ -65,7 +65,7 @@ const BREAKING: Record<string, { source: string; violation: string }> = {
     source: "import pg from 'pg';",
     violation: 'database-layer-outside-persistence',
   },
-  'libs/common/src/health.ts': {
+  'libs/common/src/runtime/health.ts': {
     source: "import { InjectDataSource } from '@nestjs/typeorm';",
     violation: 'database-layer-outside-persistence',
   },
@@ -95,12 +95,12 @@ const ALLOWED: Record<string, string> = {
   'apps/payments/src/database/transaction.ts': "import { DataSource } from 'typeorm';",
   'apps/payments/src/database/migrations/1-CreatePayments.ts':
     "import type { MigrationInterface } from 'typeorm';",
-  'libs/common/src/typeorm.ts': "import type { EntityManager } from 'typeorm';",
-  'libs/common/src/migrations.ts': "import { DataSource } from 'typeorm';",
+  'libs/common/src/db/typeorm.ts': "import type { EntityManager } from 'typeorm';",
+  'libs/common/src/db/migrations.ts': "import { DataSource } from 'typeorm';",
   'tools/dev/helper.ts': [
     "import { order } from '../../apps/orders/src/orders/order.js';",
     "import { payment } from '../../apps/payments/src/payments/payment.js';",
-    "import { bigint } from '../../libs/common/src/typeorm.js';",
+    "import { bigint } from '../../libs/common/src/db/typeorm.js';",
   ].join('\n'),
   'bench/reach.ts': "import { helper } from '../tools/dev/helper.js';",
   'test/reach.e2e-spec.ts': [

@@ -13,7 +13,7 @@ import {
 } from 'jose';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { DEV_JWT_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { DEV_JWT_SECRET, STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { freePort } from '#testing/ports.js';
 import { cart, expectProblem, type OrderBody, sendHeaders } from './support/http.js';
 import { Stack, startTestOrders } from './support/stack.js';

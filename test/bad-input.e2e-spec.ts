@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { MAX_JSON_DEPTH } from '#common/json-structure.js';
+import { MAX_JSON_DEPTH } from '#common/http/json-structure.js';
 import type { ProblemBody } from './support/http.js';
 import { deliver, event, paymentIntent, signed } from './support/stripe-events.js';
 import { Stack, tokenFor } from './support/stack.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { freePort } from '#testing/ports.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { grpcClient, grpcError, type RawGrpcClient } from './support/grpc.js';

@@ -136,7 +136,7 @@ const references = new Map(files.map((file) => [file, referencesOf(file)]));
 
 /** Development packages the image's code looks for by name and does well without. */
 const OPTIONAL_IN_PRODUCTION: Record<string, string> = {
-  'pino-pretty': 'libs/common/src/logging.ts logs JSON without it',
+  'pino-pretty': 'libs/common/src/runtime/logging.ts logs JSON without it',
 };
 
 /** Entry points of the production image, as the Dockerfile, compose and the Job run them. */

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { Client, connectivityState, credentials, status } from '@grpc/grpc-js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Stripe from 'stripe';
-import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
@@ -117,7 +117,7 @@ describe('killing one of two payments instances mid-load (processes)', () => {
     const [ordersHttp, ordersGrpc, ...paymentsPorts] = await Promise.all(
       [1, 2, 3, 4, 5, 6].map(() => freePort()),
     );
-    // One after the other: instances starting together race on migrations (see libs/common/src/migrations.ts).
+    // One after the other: instances starting together race on migrations (see libs/common/src/db/migrations.ts).
     for (const [http, grpc] of [paymentsPorts.slice(0, 2), paymentsPorts.slice(2)]) {
       instances.push(
         await ServiceProcess.start(

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { type ChannelCredentials, credentials, ServerCredentials, status } from '@grpc/grpc-js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Stripe from 'stripe';
-import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { type Issued, TestPki } from './support/certificates.js';

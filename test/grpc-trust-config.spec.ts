@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ConfigError } from '#common/config.js';
-import { DEV_GRPC_TOKENS } from '#common/defaults.js';
-import { ServiceTokens } from '#common/grpc-auth.js';
+import { ConfigError } from '#common/config/config.js';
+import { DEV_GRPC_TOKENS } from '#common/config/defaults.js';
+import { ServiceTokens } from '#common/grpc/auth.js';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
 import { loadPaymentsConfig } from '../apps/payments/src/config.js';
 import { TestPki } from './support/certificates.js';

@@ -3,7 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { READINESS_REUSE_MS } from '#common/health.js';
+import { READINESS_REUSE_MS } from '#common/runtime/health.js';
 import { PaymentsHealthIndicator } from '../apps/orders/src/health/payments.health.js';
 import { Stack } from './support/stack.js';
 import { waitFor } from './support/wait.js';

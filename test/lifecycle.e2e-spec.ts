@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { PaymentReconciliation } from '../apps/orders/src/reconciliation/payment-reconciliation.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';

@@ -4,7 +4,7 @@ import {
   DEV_JWT_SECRET,
   DEV_WEBHOOK_SECRET,
   STAND_IN_STRIPE_KEY,
-} from '#common/defaults.js';
+} from '#common/config/defaults.js';
 import { grpcClient, grpcError } from './support/grpc.js';
 import type { OrderBody } from './support/http.js';
 import type { OtlpReceiver } from './support/otlp-receiver.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
-import { type MigrationTarget, Migrations } from '#common/migrations.js';
+import { type MigrationTarget, Migrations } from '#common/db/migrations.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { migrationTarget as ordersTarget } from '../apps/orders/src/database/database.options.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { READINESS_REUSE_MS } from '#common/health.js';
+import { READINESS_REUSE_MS } from '#common/runtime/health.js';
 import { cart, eventually, expectProblem, type OrderBody } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';
 

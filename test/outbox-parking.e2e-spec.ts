@@ -8,7 +8,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
-import { createLogger, PinoNestLogger } from '#common/logging.js';
+import { createLogger, PinoNestLogger } from '#common/runtime/logging.js';
 import type { CreatePaymentResponse } from '#contracts/generated/payments/v1/payments.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';

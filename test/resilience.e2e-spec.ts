@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
-import { READINESS_REUSE_MS } from '#common/health.js';
+import { READINESS_REUSE_MS } from '#common/runtime/health.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { freePort } from '#testing/ports.js';
 import { PaymentReconciliation } from '../apps/orders/src/reconciliation/payment-reconciliation.js';
 import type { FaultPoint } from '../apps/payments/src/faults.js';

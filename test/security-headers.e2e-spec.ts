@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configureHttp, httpAdapter, registeredRoutes } from '#common/http.js';
-import { PERMISSIONS_POLICY } from '#common/security-headers.js';
+import { configureHttp, httpAdapter, registeredRoutes } from '#common/http/server.js';
+import { PERMISSIONS_POLICY } from '#common/http/security-headers.js';
 import { enableCors } from '../apps/orders/src/cors.js';
 import {
   DOCS_ASSET_CACHE_CONTROL,

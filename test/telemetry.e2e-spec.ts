@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Stripe from 'stripe';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import {
+  DEV_JWT_SECRET,
+  DEV_WEBHOOK_SECRET,
+  STAND_IN_STRIPE_KEY,
+} from '#common/config/defaults.js';
 import type { StripeStandIn } from '#stripe-stand-in/server.js';
 import { type OrderBody, postOrder } from './support/http.js';
 import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver.js';

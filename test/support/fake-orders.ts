@@ -10,8 +10,8 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { grpcLoaderOptions, IDEMPOTENCY_KEY_METADATA, ordersProtoPath } from '#contracts/grpc.js';
-import { DEV_GRPC_TOKENS } from '#common/defaults.js';
-import { serviceAuthInterceptor, ServiceTokens } from '#common/grpc-auth.js';
+import { DEV_GRPC_TOKENS } from '#common/config/defaults.js';
+import { serviceAuthInterceptor, ServiceTokens } from '#common/grpc/auth.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 
 /** A notification as the fake received it, with the status it answered. */

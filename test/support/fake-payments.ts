@@ -11,8 +11,8 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { grpcLoaderOptions, IDEMPOTENCY_KEY_METADATA, paymentsProtoPath } from '#contracts/grpc.js';
-import { DEV_GRPC_TOKENS } from '#common/defaults.js';
-import { serviceAuthInterceptor, ServiceTokens } from '#common/grpc-auth.js';
+import { DEV_GRPC_TOKENS } from '#common/config/defaults.js';
+import { serviceAuthInterceptor, ServiceTokens } from '#common/grpc/auth.js';
 import type { Money } from '#contracts/generated/common/v1/money.js';
 import {
   type Payment,

@@ -11,8 +11,8 @@ import {
 import { loadSync, type Options } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcLoaderOptions, ordersProtoPath, paymentsProtoPath } from '#contracts/grpc.js';
-import { DEV_GRPC_TOKENS } from '#common/defaults.js';
-import { bearer } from '#common/grpc-auth.js';
+import { DEV_GRPC_TOKENS } from '#common/config/defaults.js';
+import { bearer } from '#common/grpc/auth.js';
 
 type UnaryMethod = (
   request: unknown,

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { ClientGrpcProxy } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SignJWT } from 'jose';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '#common/config/defaults.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
 import { StripeStandIn } from '#stripe-stand-in/server.js';

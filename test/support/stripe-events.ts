@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
-import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { DEV_WEBHOOK_SECRET } from '#common/config/defaults.js';
 
 /** Real Stripe objects (test/fixtures/stripe, from stripe-mock) to build events from. */
 function fixture<T>(name: string): T {

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import {
+  DEV_JWT_SECRET,
+  DEV_WEBHOOK_SECRET,
+  STAND_IN_STRIPE_KEY,
+} from '#common/config/defaults.js';
 import { startOrdersApp } from '../../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DEFAULT_PORTS } from '#common/defaults.js';
+import { DEFAULT_PORTS } from '#common/config/defaults.js';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from './token.js';
 
 /**

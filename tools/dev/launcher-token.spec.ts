@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, jwtVerify } from 'jose';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { launcherToken } from './launcher-token.js';
 
 const ORDERS = { ORDERS_DATABASE_URL: 'postgres://unused@127.0.0.1:1/orders' };

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
-import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { DEFAULT_PORTS, DEV_WEBHOOK_SECRET } from '#common/config/defaults.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { Authenticator } from '../../apps/orders/src/auth/authenticator.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER, signDevToken } from './token.js';

@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { VISIBLE_ASCII_ID } from '#common/validation.js';
 
 export const DEV_TOKEN_ISSUER = 'orders-payments-dev';

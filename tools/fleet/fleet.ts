@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { DEV_WEBHOOK_SECRET } from '#common/config/defaults.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { StripeStandIn } from '../stripe-stand-in/server.js';
 import {

@@ -1,5 +1,5 @@
-import { ConfigError } from '#common/config.js';
-import { type MigrationTarget, Migrations } from '#common/migrations.js';
+import { ConfigError } from '#common/config/config.js';
+import { type MigrationTarget, Migrations } from '#common/db/migrations.js';
 import { loadOrdersConfig } from '../../apps/orders/src/config.js';
 import { migrationTarget as ordersTarget } from '../../apps/orders/src/database/database.options.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';

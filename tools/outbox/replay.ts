@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { ConfigError } from '#common/config.js';
+import { ConfigError } from '#common/config/config.js';
 import { isUuid } from '#common/uuid.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
 import { databaseOptions } from '../../apps/payments/src/database/database.options.js';

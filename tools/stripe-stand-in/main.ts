@@ -8,7 +8,7 @@
  * the documented development secret), for the event types in STRIPE_STAND_IN_WEBHOOK_EVENTS
  * (comma-separated, `*` for all; default: those payments applies, as its endpoint subscribes).
  */
-import { DEV_WEBHOOK_SECRET } from '#common/defaults.js';
+import { DEV_WEBHOOK_SECRET } from '#common/config/defaults.js';
 import { STRIPE_WEBHOOK_EVENTS } from '#contracts/stripe-events.js';
 import { DEFAULT_HOST, DEFAULT_PORT, StripeStandIn } from './server.js';
 

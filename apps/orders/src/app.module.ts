@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConfigModule } from '#common/config.module.js';
+import { ConfigModule } from '#common/config/config.module.js';
 import { ApiDocsModule } from './openapi/api-docs.module.js';
 import { ORDERS_CONFIG, type OrdersConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';

@@ -1,7 +1,7 @@
 import { exportSPKI, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { ConfigError } from '#common/config.js';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { ConfigError } from '#common/config/config.js';
+import { DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { loadOrdersConfig } from './config.js';
 
 const base = { ORDERS_DATABASE_URL: 'postgres://localhost:5432/orders' };

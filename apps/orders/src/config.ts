@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/defaults.js';
-import { env, loadConfig } from '#common/config.js';
+import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/config/defaults.js';
+import { env, loadConfig } from '#common/config/config.js';
 import { corsOriginsVariable } from './cors.js';
-import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
-import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-limits.js';
+import { shutdownSettings, shutdownVariables } from '#common/runtime/shutdown.js';
+import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http/limits.js';
 import { jwtAsymmetricKeyIssues, jwtEnv, jwtSettings } from './auth/jwt-config.js';
 import {
   clientTls,
@@ -14,7 +14,7 @@ import {
   refineProductionGrpcTokens,
   refineServerTls,
   serverTls,
-} from '#common/grpc-config.js';
+} from '#common/grpc/config.js';
 
 const schema = z
   .object({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '#common/config.js';
+import { ConfigError } from '#common/config/config.js';
 import { loadOrdersConfig } from './config.js';
 
 const BASE = { NODE_ENV: 'test', ORDERS_DATABASE_URL: 'postgres://localhost/orders' };

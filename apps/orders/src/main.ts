@@ -1,4 +1,4 @@
-import { runService } from '#common/main.js';
+import { runService } from '#common/runtime/run-service.js';
 import { startOrdersApp } from './bootstrap.js';
 import { loadOrdersConfig } from './config.js';
 

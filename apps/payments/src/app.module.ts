@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConfigModule } from '#common/config.module.js';
+import { ConfigModule } from '#common/config/config.module.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from './config.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';

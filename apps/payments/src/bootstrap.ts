@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startService } from '#common/bootstrap.js';
+import { startService } from '#common/runtime/bootstrap.js';
 import { PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { AppModule } from './app.module.js';
 import { migrationTarget } from './database/database.options.js';

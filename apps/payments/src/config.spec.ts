@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '#common/config.js';
-import { DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/defaults.js';
+import { ConfigError } from '#common/config/config.js';
+import { DEV_WEBHOOK_SECRET, STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
 import { loadPaymentsConfig } from './config.js';
 
 const base = { PAYMENTS_DATABASE_URL: 'postgres://localhost:5432/payments' };

@@ -4,10 +4,10 @@ import {
   DEV_GRPC_TOKENS,
   DEV_WEBHOOK_SECRET,
   STAND_IN_STRIPE_KEY,
-} from '#common/defaults.js';
-import { env, loadConfig } from '#common/config.js';
-import { shutdownSettings, shutdownVariables } from '#common/shutdown.js';
-import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http-limits.js';
+} from '#common/config/defaults.js';
+import { env, loadConfig } from '#common/config/config.js';
+import { shutdownSettings, shutdownVariables } from '#common/runtime/shutdown.js';
+import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http/limits.js';
 import {
   clientTls,
   grpcChannelSettings,
@@ -17,7 +17,7 @@ import {
   refineProductionGrpcTokens,
   refineServerTls,
   serverTls,
-} from '#common/grpc-config.js';
+} from '#common/grpc/config.js';
 
 const schema = z
   .object({

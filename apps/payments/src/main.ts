@@ -1,4 +1,4 @@
-import { runService } from '#common/main.js';
+import { runService } from '#common/runtime/run-service.js';
 import { startPaymentsApp } from './bootstrap.js';
 import { loadPaymentsConfig } from './config.js';
 

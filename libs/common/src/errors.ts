@@ -1,6 +1,6 @@
 /**
  * Business errors carry a stable code; each transport translates the code once (problem+json for
- * HTTP in problem.filter.ts, status codes for gRPC in grpc-status.ts). Services throw only these.
+ * HTTP in http/problem.filter.ts, status codes for gRPC in grpc/status.ts). Services throw only these.
  */
 export type ErrorCode =
   | 'bad_request'

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { type MigrationTarget, Migrations } from '#common/migrations.js';
+import { type MigrationTarget, Migrations } from '#common/db/migrations.js';
 import { createTestDatabase } from './database.js';
 
 export interface MigratedDatabase {

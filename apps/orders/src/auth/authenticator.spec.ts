@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { type JWTPayload, SignJWT } from 'jose';
-import { DEV_JWT_SECRET } from '#common/defaults.js';
+import { DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { loadOrdersConfig } from '../config.js';
 import { Authenticator } from './authenticator.js';
 

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { env } from '#common/config.js';
+import { env } from '#common/config/config.js';
 
 /** The asymmetric signature algorithms a storefront token may use (never `none`, never HS*). */
 export const ASYMMETRIC_ALGORITHMS = [

@@ -1,6 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
-import { type DatabasePoolSettings, poolOptions } from '#common/database-errors.js';
-import type { MigrationTarget } from '#common/migrations.js';
+import { type DatabasePoolSettings, poolOptions } from '#common/db/database-errors.js';
+import type { MigrationTarget } from '#common/db/migrations.js';
 import { IdempotencyRecord } from '../idempotency/idempotency-record.entity.js';
 import { OrderItem } from '../orders/order-item.entity.js';
 import { Order } from '../orders/order.entity.js';

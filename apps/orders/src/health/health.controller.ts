@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { readiness, sharedCheck } from '#common/health.js';
+import { readiness, sharedCheck } from '#common/runtime/health.js';
 import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
-import { ServingState } from '#common/shutdown.js';
+import { ServingState } from '#common/runtime/shutdown.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 
 @Controller('health')

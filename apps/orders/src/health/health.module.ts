@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ShutdownModule } from '#common/shutdown.js';
+import { ShutdownModule } from '#common/runtime/shutdown.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';
 import { HealthController } from './health.controller.js';
 import { PaymentsHealthIndicator } from './payments.health.js';

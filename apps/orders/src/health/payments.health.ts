@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GRPCHealthIndicator, HealthIndicatorService } from '@nestjs/terminus';
-import { clientConnection } from '#common/grpc-channel.js';
+import { clientConnection } from '#common/grpc/channel.js';
 import { PAYMENTS_PACKAGE } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PaymentsClient } from '../payments/payments.client.js';

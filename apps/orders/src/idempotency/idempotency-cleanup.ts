@@ -5,8 +5,8 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { reportJobFailure } from '#common/database-errors.js';
-import { Periodic } from '#common/periodic.js';
+import { reportJobFailure } from '#common/db/database-errors.js';
+import { Periodic } from '#common/runtime/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 

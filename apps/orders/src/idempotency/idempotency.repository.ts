@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { type PreparedStatement, queryPrepared } from '#common/db/typeorm.js';
 import { IdempotencyRecord, type StoredResponse } from './idempotency-record.entity.js';
 
 export interface KeyRef {

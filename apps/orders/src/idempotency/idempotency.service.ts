@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { databaseOutages, isTransientDatabaseError } from '#common/database-errors.js';
+import { databaseOutages, isTransientDatabaseError } from '#common/db/database-errors.js';
 import { DomainError, isDomainError } from '#common/errors.js';
-import { problemHeaders, toProblem } from '#common/problem.filter.js';
+import { problemHeaders, toProblem } from '#common/http/problem.filter.js';
 import { annotate, hashKey, Untraced } from '#observability/spans.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { requestFingerprint } from './fingerprint.js';

@@ -5,8 +5,13 @@ import {
   type ZodOpenApiResponseObject,
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
-import { healthCheckSchema } from '#common/health.js';
-import { type ProblemCode, problemSchema, problemTypeUri, PROBLEM_TYPES } from '#common/problem.js';
+import { healthCheckSchema } from '#common/runtime/health.js';
+import {
+  type ProblemCode,
+  problemSchema,
+  problemTypeUri,
+  PROBLEM_TYPES,
+} from '#common/http/problem.js';
 import { cancelOrderSchema } from '../orders/dto/cancel-order.dto.js';
 import {
   createOrderSchema,

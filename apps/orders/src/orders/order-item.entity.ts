@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintAsNumber } from '#common/db/typeorm.js';
 import type { Order } from './order.entity.js';
 
 @Entity({ name: 'order_items' })

@@ -1,5 +1,5 @@
 import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintAsNumber } from '#common/db/typeorm.js';
 import type { CurrencyCode } from '#common/money.js';
 import type { OrderStatus } from './order-status.js';
 import { OrderItem } from './order-item.entity.js';

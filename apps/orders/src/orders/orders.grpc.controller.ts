@@ -1,8 +1,8 @@
 import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
-import { GrpcMetricsInterceptor } from '#common/grpc-metrics.interceptor.js';
-import { requireIdempotencyKey } from '#common/grpc-idempotency.js';
-import { GrpcErrorFilter } from '#common/grpc-status.js';
+import { GrpcMetricsInterceptor } from '#common/grpc/metrics.interceptor.js';
+import { requireIdempotencyKey } from '#common/grpc/idempotency.js';
+import { GrpcErrorFilter } from '#common/grpc/status.js';
 import { toTimestamp } from '#contracts/grpc.js';
 import {
   type GetOrderRequest,

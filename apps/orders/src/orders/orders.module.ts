@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { Clock, IdGenerator } from '#common/clock.js';
+import { Clock, IdGenerator } from '#common/runtime/clock.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { PaymentsClientModule } from '../payments/payments-client.module.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/db/typeorm.js';
 import type { CurrencyCode } from '#common/money.js';
 import type { OrderCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, IdGenerator } from '#common/clock.js';
+import { Clock, IdGenerator } from '#common/runtime/clock.js';
 import { DomainError } from '#common/errors.js';
 import { annotate, Untraced } from '#observability/spans.js';
 import { isUuid } from '#common/uuid.js';

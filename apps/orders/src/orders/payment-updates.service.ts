@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '#common/clock.js';
+import { Clock } from '#common/runtime/clock.js';
 import { DomainError } from '#common/errors.js';
 import type { OrderStatus, StatusChangeSource } from './order-status.js';
 import type { Order } from './order.entity.js';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '@nestjs/microservices';
-import { grpcClientOptions } from '#common/grpc-channel.js';
+import { grpcClientOptions } from '#common/grpc/channel.js';
 import { PAYMENTS_PACKAGE, paymentsProtoPath } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { PAYMENTS_GRPC, PaymentsClient } from './payments.client.js';

@@ -14,8 +14,8 @@ import {
 } from 'cockatiel';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '#common/errors.js';
-import { callMetadata, callWithDeadline, type UnaryMethod } from '#common/grpc-channel.js';
-import { fromGrpcError, isTransientGrpcError } from '#common/grpc-status.js';
+import { callMetadata, callWithDeadline, type UnaryMethod } from '#common/grpc/channel.js';
+import { fromGrpcError, isTransientGrpcError } from '#common/grpc/status.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
 import { annotate, inSpan, recordEvent, Untraced } from '#observability/spans.js';
 import {

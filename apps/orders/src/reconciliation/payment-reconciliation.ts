@@ -5,9 +5,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { isTransientDatabaseError } from '#common/database-errors.js';
+import { isTransientDatabaseError } from '#common/db/database-errors.js';
 import { isDomainError } from '#common/errors.js';
-import { Periodic } from '#common/periodic.js';
+import { Periodic } from '#common/runtime/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { OrdersRepository } from '../orders/orders.repository.js';
 import { OrdersService } from '../orders/orders.service.js';

@@ -1,6 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
-import { type DatabasePoolSettings, poolOptions } from '#common/database-errors.js';
-import type { MigrationTarget } from '#common/migrations.js';
+import { type DatabasePoolSettings, poolOptions } from '#common/db/database-errors.js';
+import type { MigrationTarget } from '#common/db/migrations.js';
 import { Payment } from '../payments/payment.entity.js';
 import { Refund } from '../refunds/refund.entity.js';
 import { migrations } from './migrations/index.js';

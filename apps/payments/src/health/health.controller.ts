@@ -4,9 +4,9 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { readiness, sharedCheck } from '#common/health.js';
+import { readiness, sharedCheck } from '#common/runtime/health.js';
 import { SkipRateLimit } from '#common/rate-limit/rate-limit.policies.js';
-import { ServingState } from '#common/shutdown.js';
+import { ServingState } from '#common/runtime/shutdown.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 
 @Controller('health')

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ShutdownModule } from '#common/shutdown.js';
+import { ShutdownModule } from '#common/runtime/shutdown.js';
 import { OutboxModule } from '../outbox/outbox.module.js';
 import { HealthController } from './health.controller.js';
 

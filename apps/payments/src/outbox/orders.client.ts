@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { callMetadata, callWithDeadline } from '#common/grpc-channel.js';
+import { callMetadata, callWithDeadline } from '#common/grpc/channel.js';
 import { timedRpc } from '#observability/rpc-metrics.js';
 import {
   ORDER_SERVICE_NAME,

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { isTransientGrpcError } from '#common/grpc-status.js';
+import { isTransientGrpcError } from '#common/grpc/status.js';
 
 /**
  * Statuses retried without limit besides the transient ones: ABORTED is orders' conflict (its

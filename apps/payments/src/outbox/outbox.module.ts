@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '@nestjs/microservices';
-import { grpcClientOptions } from '#common/grpc-channel.js';
+import { grpcClientOptions } from '#common/grpc/channel.js';
 import { ORDERS_PACKAGE, ordersProtoPath } from '#contracts/grpc.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 import { ORDERS_GRPC, OrdersClient } from './orders.client.js';

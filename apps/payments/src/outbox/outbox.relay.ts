@@ -6,7 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { Periodic } from '#common/periodic.js';
+import { Periodic } from '#common/runtime/periodic.js';
 import { inSpan, Untraced } from '#observability/spans.js';
 import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';

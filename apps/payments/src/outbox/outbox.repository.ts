@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { type PreparedStatement, queryPrepared } from '#common/db/typeorm.js';
 import { DataSource } from 'typeorm';
 import { Untraced } from '#observability/spans.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';

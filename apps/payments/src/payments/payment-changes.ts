@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '#common/clock.js';
+import { Clock } from '#common/runtime/clock.js';
 import { Untraced } from '#observability/spans.js';
 import { currentTraceparent } from '#observability/trace-context.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';

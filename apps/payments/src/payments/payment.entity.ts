@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintAsNumber } from '#common/db/typeorm.js';
 import type { PaymentState } from './payment-state.js';
 
 @Entity({ name: 'payments' })

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Clock, IdGenerator } from '#common/clock.js';
+import { Clock, IdGenerator } from '#common/runtime/clock.js';
 import { Transactions } from '../database/transaction.js';
 import { Faults } from '../faults.js';
 import { OutboxModule } from '../outbox/outbox.module.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/typeorm.js';
+import { bigintToNumber, type PreparedStatement, queryPrepared } from '#common/db/typeorm.js';
 import type { UpdateOrderPaymentStatusRequest } from '#contracts/generated/orders/v1/orders.js';
 import { Transaction } from '../database/transaction.js';
 import { Payment } from './payment.entity.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, IdGenerator } from '#common/clock.js';
+import { Clock, IdGenerator } from '#common/runtime/clock.js';
 import { z } from 'zod';
 import { DomainError } from '#common/errors.js';
 import { chargeAmountProblem, parseCurrency } from '#common/money.js';

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '#common/typeorm.js';
+import { bigintAsNumber } from '#common/db/typeorm.js';
 
 /** `creating` until Stripe has the refund, then the Stripe Refund's own status. */
 export type RefundState =

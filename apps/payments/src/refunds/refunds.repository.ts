@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { bigintToNumber } from '#common/typeorm.js';
+import { bigintToNumber } from '#common/db/typeorm.js';
 import { Transaction } from '../database/transaction.js';
 import { Refund, type RefundState } from './refund.entity.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Stripe from 'stripe';
-import { Clock, IdGenerator } from '#common/clock.js';
+import { Clock, IdGenerator } from '#common/runtime/clock.js';
 import { z } from 'zod';
 import { DomainError, isDomainError } from '#common/errors.js';
 import { isUuid } from '#common/uuid.js';

@@ -2,7 +2,7 @@ import { Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/c
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Stripe from 'stripe';
 import { DomainError } from '#common/errors.js';
-import { RawBody } from '#common/http.js';
+import { RawBody } from '#common/http/server.js';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { RateLimiter } from '#common/rate-limit/rate-limiter.js';
 import { countWebhookEvent } from '#observability/business-metrics.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, env, loadConfig } from '../config.js';
+import { ConfigError, env, loadConfig } from '../config/config.js';
 
 const schema = z.object({ TRUSTED_PROXIES: env.ipList(), REDIS_URL: env.redisUrl() });
 const load = (environment: NodeJS.ProcessEnv) => loadConfig(schema, environment);

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { DomainError } from '../errors.js';
-import { mergeRouteConfig, routeConfigOf } from '../route-config.js';
+import { mergeRouteConfig, routeConfigOf } from '../http/route-config.js';
 import { normalizeIp } from './throttler.js';
 
 /** A named quota: `limit` requests per `windowMs`, per tracker (a customer, a client address). */

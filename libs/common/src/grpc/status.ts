@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, Logger, type RpcExceptionFilter } from '@nestjs/common';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
-import { asServiceError, isTransientDatabaseError } from './database-errors.js';
-import { DomainError, type ErrorCode, isDomainError } from './errors.js';
+import { asServiceError, isTransientDatabaseError } from '../db/database-errors.js';
+import { DomainError, type ErrorCode, isDomainError } from '../errors.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, GrpcStatus> = {
   bad_request: GrpcStatus.INVALID_ARGUMENT,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import {
   connectionsCheckingInterval,
   defaultMaxConnections,
@@ -8,7 +8,7 @@ import {
   httpLimitVariables,
   openFileLimit,
   refineHttpLimits,
-} from './http-limits.js';
+} from './limits.js';
 
 const schema = z.object(httpLimitVariables).superRefine(refineHttpLimits);
 const load = (environment: NodeJS.ProcessEnv, fileLimit?: number) =>

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { reportJobFailure } from './database-errors.js';
+import { reportJobFailure } from '../db/database-errors.js';
 
 /**
  * A background job of one instance: runs `task` every `intervalMs`, never overlapping itself,

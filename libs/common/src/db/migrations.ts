@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type DataSourceOptions, MigrationExecutor, type QueryRunner } from 'typeorm';
-import type { Logger } from './logging.js';
+import type { Logger } from '../runtime/logging.js';
 
 /** A service's migrations: its data source options and the key of its migrations lock. */
 export interface MigrationTarget {

@@ -20,9 +20,9 @@ import {
   DatabaseOutageLog,
   isTransientDatabaseError,
 } from './database-errors.js';
-import { DomainError } from './errors.js';
-import { GrpcErrorFilter, grpcStatusOf } from './grpc-status.js';
-import { problemHeaders, toProblem } from './problem.filter.js';
+import { DomainError } from '../errors.js';
+import { GrpcErrorFilter, grpcStatusOf } from '../grpc/status.js';
+import { problemHeaders, toProblem } from '../http/problem.filter.js';
 import { queryPrepared } from './typeorm.js';
 
 const adminUrl = () => {

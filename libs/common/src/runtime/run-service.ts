@@ -1,7 +1,7 @@
 import { type INestApplication, Logger } from '@nestjs/common';
 import { shutdownTelemetry } from '#observability/settings.js';
-import { ConfigError } from './config.js';
-import { PendingMigrationsError } from './migrations.js';
+import { ConfigError } from '../config/config.js';
+import { PendingMigrationsError } from '../db/migrations.js';
 import { shutDown, type ShutdownSettings } from './shutdown.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;

@@ -2,8 +2,8 @@ import { type CallOptions, type ChannelOptions, Metadata } from '@grpc/grpc-js';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
 import { grpcLoaderOptions, IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
-import { bearer, SERVICE_AUTH_METADATA } from './grpc-auth.js';
-import { channelCredentials, type ClientTls } from './grpc-tls.js';
+import { bearer, SERVICE_AUTH_METADATA } from './auth.js';
+import { channelCredentials, type ClientTls } from './tls.js';
 
 /** How gRPC connections between instances are spread, kept alive and recycled. */
 export interface GrpcChannelSettings {

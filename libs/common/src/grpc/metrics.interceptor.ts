@@ -9,8 +9,8 @@ import { type Observable, tap } from 'rxjs';
 import { Metadata } from '@grpc/grpc-js';
 import { recordRpcDuration } from '#observability/rpc-metrics.js';
 import { annotate } from '#observability/spans.js';
-import { CALLER_METADATA } from './grpc-auth.js';
-import { grpcStatusOf } from './grpc-status.js';
+import { CALLER_METADATA } from './auth.js';
+import { grpcStatusOf } from './status.js';
 
 /**
  * Records `rpc.server.duration` for every gRPC handler of the service, and puts the caller the

@@ -1,7 +1,7 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import type { HealthCheckResult } from '@nestjs/terminus';
 import { z } from 'zod';
-import { DomainError } from './errors.js';
+import { DomainError } from '../errors.js';
 import type { ServingState } from './shutdown.js';
 
 const indicatorSchema = z.looseObject({

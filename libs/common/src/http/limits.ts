@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { env } from './config.js';
+import { env } from '../config/config.js';
 
 /** How long an HTTP connection may take at each step, and how many may be open at once. */
 export interface HttpLimits {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from '@grpc/grpc-js';
-import { RefusalLog } from './refusal-log.js';
+import { RefusalLog } from '../runtime/refusal-log.js';
 
 /** Metadata entry carrying a calling service's credential: `Bearer <token>`. */
 export const SERVICE_AUTH_METADATA = 'authorization';

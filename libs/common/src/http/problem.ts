@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorCode, FieldError } from './errors.js';
+import type { ErrorCode, FieldError } from '../errors.js';
 
 /** One invalid field of a refused request, as rendered in a problem (FieldError, errors.ts). */
 export const fieldErrorSchema = z

@@ -10,7 +10,7 @@ export interface ServerTls {
 /**
  * A gRPC client's TLS material (PEM): the CA of the server, and its own certificate for mTLS.
  * `serverName` is checked in the servers' certificates instead of the target's host (see
- * grpc-channel.ts).
+ * channel.ts).
  */
 export interface ClientTls {
   ca: Buffer;

@@ -10,10 +10,10 @@ import {
   ServiceTokens,
   serviceAuthInterceptor,
   serviceAuthRefusals,
-} from './grpc-auth.js';
-import { type GrpcChannelSettings, serverChannelOptions } from './grpc-channel.js';
-import { type ServerTls, serverCredentials } from './grpc-tls.js';
-import { ServingState } from './shutdown.js';
+} from './auth.js';
+import { type GrpcChannelSettings, serverChannelOptions } from './channel.js';
+import { type ServerTls, serverCredentials } from './tls.js';
+import { ServingState } from '../runtime/shutdown.js';
 
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Global, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { z } from 'zod';
-import { env } from './config.js';
+import { env } from '../config/config.js';
 
 /** How an instance leaves: see `shutDown`. */
 export interface ShutdownSettings {

@@ -6,8 +6,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { asServiceError } from './database-errors.js';
-import { isDomainError } from './errors.js';
+import { asServiceError } from '../db/database-errors.js';
+import { isDomainError } from '../errors.js';
 import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE, type ProblemCode } from './problem.js';
 
 const CODE_BY_STATUS: Record<number, ProblemCode> = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { DomainError, type ErrorCode } from './errors.js';
-import { fromGrpcError, toGrpcError } from './grpc-status.js';
-import { PROBLEM_TYPES } from './problem.js';
+import { DomainError, type ErrorCode } from '../errors.js';
+import { fromGrpcError, toGrpcError } from './status.js';
+import { PROBLEM_TYPES } from '../http/problem.js';
 
 describe('gRPC status mapping', () => {
   it.each([

@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { IDEMPOTENCY_KEY_METADATA } from '#contracts/grpc.js';
-import { DomainError } from './errors.js';
-import { VISIBLE_ASCII_ID } from './validation.js';
+import { DomainError } from '../errors.js';
+import { VISIBLE_ASCII_ID } from '../validation.js';
 
 /**
  * The `idempotency-key` metadata entry of a mutating gRPC call: 1 to 255 visible ASCII

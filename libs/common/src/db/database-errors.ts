@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { DomainError } from './errors.js';
+import { DomainError } from '../errors.js';
 
 /**
  * SQLSTATEs of a database that is away for a while rather than of a statement that is wrong:

@@ -1,8 +1,8 @@
 import { isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from './logging.js';
-import { REQUEST_ID_HEADER, runInRequest } from './request-context.js';
+import type { Logger } from '../runtime/logging.js';
+import { REQUEST_ID_HEADER, runInRequest } from '../runtime/request-context.js';
 
 /** Probes: logged at debug level, so they do not drown the requests that matter. */
 function isHealthCheck(path: string): boolean {

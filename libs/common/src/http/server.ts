@@ -8,12 +8,12 @@ import type {
   FastifyRequest,
   HTTPMethods,
 } from 'fastify';
-import { DomainError } from './errors.js';
-import { connectionsCheckingInterval, defaultHttpLimits, type HttpLimits } from './http-limits.js';
+import { DomainError } from '../errors.js';
+import { connectionsCheckingInterval, defaultHttpLimits, type HttpLimits } from './limits.js';
 import { jsonStructureProblem } from './json-structure.js';
 import { NOT_UTF8, ProblemFilter, sendProblem } from './problem.filter.js';
 import { buildProblem, type Problem, PROBLEM_CONTENT_TYPE } from './problem.js';
-import { REQUEST_ID_HEADER, requestIdFrom } from './request-context.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../runtime/request-context.js';
 import { mergeRouteConfig } from './route-config.js';
 import { type SecurityHeaders, securityHeaders } from './security-headers.js';
 
@@ -190,5 +190,5 @@ export function configureHttp(
     if (limit !== undefined) route.bodyLimit = limit;
   });
   // No app.enableShutdownHooks(): Nest would close the servers at the first signal, before
-  // readiness fails. runService (main.ts) handles SIGTERM and SIGINT through shutDown().
+  // readiness fails. runService (runtime/run-service.ts) handles SIGTERM and SIGINT through shutDown().
 }

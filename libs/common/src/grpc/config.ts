@@ -2,11 +2,11 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { env, isHostName } from './config.js';
-import { DEV_GRPC_TOKENS } from './defaults.js';
-import type { ServiceCredential } from './grpc-auth.js';
-import type { GrpcChannelSettings } from './grpc-channel.js';
-import type { ClientTls, ServerTls } from './grpc-tls.js';
+import { env, isHostName } from '../config/config.js';
+import { DEV_GRPC_TOKENS } from '../config/defaults.js';
+import type { ServiceCredential } from './auth.js';
+import type { GrpcChannelSettings } from './channel.js';
+import type { ClientTls, ServerTls } from './tls.js';
 
 const MIN_TOKEN_LENGTH = 32;
 const CALLER = /^[a-z][a-z0-9-]{0,62}$/;

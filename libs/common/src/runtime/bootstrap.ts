@@ -2,15 +2,15 @@ import type { DynamicModule, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { traceInstance } from '#observability/spans.js';
-import type { GrpcChannelSettings } from './grpc-channel.js';
-import { connectGrpcServer, type GrpcServerSettings } from './grpc-server.js';
-import { type ClientTls, type ServerTls, warnOfPlaintextGrpc } from './grpc-tls.js';
-import { configureHttp, httpAdapter } from './http.js';
-import { describeHttpLimits, type HttpLimits, warnOfUntrustedProxies } from './http-limits.js';
+import type { GrpcChannelSettings } from '../grpc/channel.js';
+import { connectGrpcServer, type GrpcServerSettings } from '../grpc/server.js';
+import { type ClientTls, type ServerTls, warnOfPlaintextGrpc } from '../grpc/tls.js';
+import { configureHttp, httpAdapter } from '../http/server.js';
+import { describeHttpLimits, type HttpLimits, warnOfUntrustedProxies } from '../http/limits.js';
 import { createLogger, PinoNestLogger } from './logging.js';
-import { type MigrationTarget, prepareSchema } from './migrations.js';
-import { useRateLimits } from './rate-limit/rate-limiter.js';
-import { useRequestLogging } from './request-logging.js';
+import { type MigrationTarget, prepareSchema } from '../db/migrations.js';
+import { useRateLimits } from '../rate-limit/rate-limiter.js';
+import { useRequestLogging } from '../http/request-logging.js';
 
 /** The part of a service's validated configuration every service starts the same way with. */
 export interface ServiceConfig {
