@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startOrdersApp } from '../apps/orders/src/bootstrap.js';
 import { loadOrdersConfig } from '../apps/orders/src/config.js';
-import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
+import { PaymentsClient } from '../apps/orders/src/payments-client/payments.client.js';
 import { freePort } from '#testing/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '#testing/embedded-postgres.js';
 import { makeCredentials } from './suite/stack.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { STAND_IN_STRIPE_KEY } from '#common/config/defaults.js';
-import { PaymentReconciliation } from '../apps/orders/src/reconciliation/payment-reconciliation.js';
+import { PaymentReconciliation } from '../apps/orders/src/orders/payment-updates/payment-reconciliation.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, tokenFor } from './support/stack.js';
 import { waitFor } from './support/wait.js';

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { PaymentStatus } from '#contracts/generated/payments/v1/payments.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
-import { PaymentReconciliation } from '../apps/orders/src/reconciliation/payment-reconciliation.js';
+import { PaymentReconciliation } from '../apps/orders/src/orders/payment-updates/payment-reconciliation.js';
 import { FakePayments } from './support/fake-payments.js';
 import { expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { startTestOrders, tokenFor } from './support/stack.js';

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { READINESS_REUSE_MS } from '#common/runtime/health.js';
 import { createTestDatabase, type TestDatabase } from '#testing/database.js';
 import { freePort } from '#testing/ports.js';
-import { PaymentsClient } from '../apps/orders/src/payments/payments.client.js';
+import { PaymentsClient } from '../apps/orders/src/payments-client/payments.client.js';
 import { FakePayments } from './support/fake-payments.js';
 import { eventually, expectProblem, type OrderBody, postOrder } from './support/http.js';
 import { Stack, startTestOrders, tokenFor } from './support/stack.js';

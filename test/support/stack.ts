@@ -12,9 +12,12 @@ import {
   PAYMENT_SERVICE_NAME,
   type PaymentServiceClient,
 } from '#contracts/generated/payments/v1/payments.js';
-import { PAYMENTS_GRPC, PaymentsClient } from '../../apps/orders/src/payments/payments.client.js';
+import {
+  PAYMENTS_GRPC,
+  PaymentsClient,
+} from '../../apps/orders/src/payments-client/payments.client.js';
 import { startPaymentsApp } from '../../apps/payments/src/bootstrap.js';
-import { Faults } from '../../apps/payments/src/faults.js';
+import { Faults } from '../../apps/payments/src/fault-injection/faults.js';
 import { loadPaymentsConfig } from '../../apps/payments/src/config.js';
 
 type PaymentMethod = keyof PaymentServiceClient;
@@ -151,7 +154,7 @@ export class Stack {
     return this.paymentsApp;
   }
 
-  /** payments' fault injection (see apps/payments/src/faults.ts). */
+  /** payments' fault injection (see apps/payments/src/fault-injection/faults.ts). */
   get paymentFaults(): Faults {
     if (!this.paymentsApp) throw new Error('payments is not running');
     return this.paymentsApp.get(Faults);

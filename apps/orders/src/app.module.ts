@@ -7,9 +7,7 @@ import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { ordersRateLimits } from './rate-limit/rate-limits.js';
-import { ReconciliationModule } from './reconciliation/reconciliation.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
-import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -22,8 +20,6 @@ export class AppModule {
         HealthModule,
         OrdersModule,
         RefundsModule,
-        WebhooksModule,
-        ReconciliationModule,
         ordersRateLimits(),
         ...(config.apiDocs.enabled ? [ApiDocsModule] : []),
       ],

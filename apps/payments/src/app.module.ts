@@ -6,6 +6,7 @@ import { databaseOptions } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { paymentsRateLimits } from './rate-limit/rate-limits.js';
+import { RefundsModule } from './refunds/refunds.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
@@ -18,6 +19,7 @@ export class AppModule {
         TypeOrmModule.forRoot(databaseOptions(config.database)),
         HealthModule,
         PaymentsModule,
+        RefundsModule,
         WebhooksModule,
         paymentsRateLimits(),
       ],

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ShutdownModule } from '#common/runtime/shutdown.js';
-import { PaymentsClientModule } from '../payments/payments-client.module.js';
+import { PaymentsClientModule } from '../payments-client/payments-client.module.js';
 import { HealthController } from './health.controller.js';
 import { PaymentsHealthIndicator } from './payments.health.js';
 

@@ -3,7 +3,7 @@ import { GRPCHealthIndicator, HealthIndicatorService } from '@nestjs/terminus';
 import { clientConnection } from '#common/grpc/channel.js';
 import { PAYMENTS_PACKAGE } from '#contracts/grpc.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
-import { PaymentsClient } from '../payments/payments.client.js';
+import { PaymentsClient } from '../payments-client/payments.client.js';
 
 /**
  * Reports payments' reachability and our circuit state, but always as "up": orders still serves

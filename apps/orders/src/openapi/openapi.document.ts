@@ -21,7 +21,7 @@ import {
 import { orderPageSchema, orderViewSchema } from '../orders/order.view.js';
 import { createRefundSchema } from '../refunds/dto/create-refund.dto.js';
 import { refundResultSchema } from '../refunds/refund.view.js';
-import { paymentUpdateSchema } from '../webhooks/dto/payment-update.dto.js';
+import { paymentUpdateSchema } from '../orders/payment-updates/dto/payment-update.dto.js';
 import { idempotencyKeySchema } from '../idempotency/idempotency-key.decorator.js';
 
 /**

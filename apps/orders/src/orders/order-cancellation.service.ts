@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, isDomainError } from '#common/errors.js';
-import { PaymentsClient } from '../payments/payments.client.js';
+import { PaymentsClient } from '../payments-client/payments.client.js';
 import type { Order } from './order.entity.js';
 import { CANCEL_RULES } from './order-status.js';
 import { OrdersService } from './orders.service.js';
-import { snapshotOfPayment } from './payment-snapshot.js';
-import { PaymentUpdatesService } from './payment-updates.service.js';
+import { snapshotOfPayment } from './payment-updates/payment-snapshot.js';
+import { PaymentUpdatesService } from './payment-updates/payment-updates.service.js';
 import type { Principal } from '../auth/principal.js';
 
 /** A customer cancelling an order they have not paid. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
-import { CurrentPrincipal } from '../auth/current-customer.decorator.js';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import { Roles } from '../auth/roles.decorator.js';

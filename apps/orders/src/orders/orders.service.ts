@@ -4,7 +4,7 @@ import { DomainError } from '#common/errors.js';
 import { annotate, Untraced } from '#observability/spans.js';
 import { isUuid } from '#common/uuid.js';
 import type { Checkpoint } from '../idempotency/idempotency.service.js';
-import { PaymentsClient } from '../payments/payments.client.js';
+import { PaymentsClient } from '../payments-client/payments.client.js';
 import type { CreateOrderInput, ListOrdersQuery } from './dto/create-order.dto.js';
 import { decodeCursor, encodeCursor } from './order-cursor.js';
 import { OrderItem } from './order-item.entity.js';

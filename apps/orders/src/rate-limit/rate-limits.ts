@@ -5,7 +5,7 @@ import { RateLimitModule } from '#common/rate-limit/rate-limit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
-import { InternalApiKey } from '../webhooks/internal-api-key.js';
+import { InternalApiKey } from '../auth/internal-api-key.js';
 
 /** Every route: per customer, or per client address when anonymous. */
 export const DEFAULT_POLICY = 'default';

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Post, UseGuards } from '@nestjs/common';
 import { ZodPipe } from '#common/validation.js';
-import { CurrentPrincipal } from '../auth/current-customer.decorator.js';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import { Roles } from '../auth/roles.decorator.js';

@@ -5,9 +5,9 @@ import type { Refund } from '#contracts/generated/payments/v1/payments.js';
 import type { Order } from '../orders/order.entity.js';
 import { REFUND_RULES } from '../orders/order-status.js';
 import { OrdersService } from '../orders/orders.service.js';
-import { snapshotOfPayment } from '../orders/payment-snapshot.js';
-import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
-import { PaymentsClient } from '../payments/payments.client.js';
+import { snapshotOfPayment } from '../orders/payment-updates/payment-snapshot.js';
+import { PaymentUpdatesService } from '../orders/payment-updates/payment-updates.service.js';
+import { PaymentsClient } from '../payments-client/payments.client.js';
 import type { CreateRefundInput } from './dto/create-refund.dto.js';
 import type { Principal } from '../auth/principal.js';
 

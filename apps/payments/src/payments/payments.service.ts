@@ -6,7 +6,7 @@ import { chargeAmountProblem, parseCurrency } from '#common/money.js';
 import { parseOrThrow, uuidString, VISIBLE_ASCII_ID } from '#common/validation.js';
 import { annotate } from '#observability/spans.js';
 import { currentTraceparent } from '#observability/trace-context.js';
-import { Faults } from '../faults.js';
+import { Faults } from '../fault-injection/faults.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';
 import { Payment } from './payment.entity.js';
 import { applyIntent } from './apply-intent.js';

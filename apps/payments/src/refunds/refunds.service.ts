@@ -7,7 +7,7 @@ import { isUuid } from '#common/uuid.js';
 import { parseOrThrow, uuidString } from '#common/validation.js';
 import { Untraced } from '#observability/spans.js';
 import type { Transaction } from '../database/transaction.js';
-import { Faults } from '../faults.js';
+import { Faults } from '../fault-injection/faults.js';
 import { PaymentChanges } from '../payments/payment-changes.js';
 import type { Payment } from '../payments/payment.entity.js';
 import { StripeGateway } from '../stripe/stripe.gateway.js';

@@ -8,12 +8,12 @@ import {
 import { isTransientDatabaseError } from '#common/db/database-errors.js';
 import { isDomainError } from '#common/errors.js';
 import { Periodic } from '#common/runtime/periodic.js';
-import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
-import { OrdersRepository } from '../orders/orders.repository.js';
-import { OrdersService } from '../orders/orders.service.js';
-import { snapshotOfPayment } from '../orders/payment-snapshot.js';
-import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
-import { PaymentsClient } from '../payments/payments.client.js';
+import { ORDERS_CONFIG, type OrdersConfig } from '../../config.js';
+import { OrdersRepository } from '../orders.repository.js';
+import { OrdersService } from '../orders.service.js';
+import { snapshotOfPayment } from './payment-snapshot.js';
+import { PaymentUpdatesService } from './payment-updates.service.js';
+import { PaymentsClient } from '../../payments-client/payments.client.js';
 
 /**
  * The safety net under payments' notifications and interrupted checkouts: now and then, unpaid

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { OrderStatus } from './order-status.js';
+import type { OrderStatus } from '../order-status.js';
 import {
   orderStatusForPayment,
   parseGrpcSnapshot,

@@ -1,14 +1,14 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { RateLimitPolicies } from '#common/rate-limit/rate-limit.policies.js';
 import { ZodPipe } from '#common/validation.js';
-import { Idempotent, type KeyedWork } from '../idempotency/idempotent.decorator.js';
-import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import { toOrderView, type OrderView } from '../orders/order.view.js';
-import type { PaymentSnapshot } from '../orders/payment-snapshot.js';
-import { PaymentUpdatesService } from '../orders/payment-updates.service.js';
-import { WEBHOOK_POLICY } from '../rate-limit/rate-limits.js';
+import { Idempotent, type KeyedWork } from '../../idempotency/idempotent.decorator.js';
+import { IdempotencyService } from '../../idempotency/idempotency.service.js';
+import { toOrderView, type OrderView } from '../order.view.js';
+import type { PaymentSnapshot } from './payment-snapshot.js';
+import { PaymentUpdatesService } from './payment-updates.service.js';
+import { WEBHOOK_POLICY } from '../../rate-limit/rate-limits.js';
 import { paymentUpdateSchema } from './dto/payment-update.dto.js';
-import { InternalApiKeyGuard } from './internal-api-key.guard.js';
+import { InternalApiKeyGuard } from '../../auth/internal-api-key.guard.js';
 
 /**
  * Keys of pushed updates live beside the customers' keys. No customer can own this namespace: a

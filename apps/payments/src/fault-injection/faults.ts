@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '#common/errors.js';
-import { PAYMENTS_CONFIG, type PaymentsConfig } from './config.js';
+import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
 
 export type FaultPoint =
   | 'after-stripe-create-intent'

@@ -3,7 +3,7 @@ import { MAX_CHARGE_AMOUNT } from '#common/money.js';
 import { isUuid } from '#common/uuid.js';
 import { plainText } from '#common/validation.js';
 import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
-import type { PaymentSnapshot } from '../../orders/payment-snapshot.js';
+import type { PaymentSnapshot } from '../payment-snapshot.js';
 
 const uuid = z
   .string({ error: 'must be a UUID' })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
-import { ORDER_STATUSES, ORDER_TRANSITIONS, type OrderStatus } from './order-status.js';
-import type { LockedOrder } from './orders.repository.js';
-import { decidePaymentUpdate } from './payment-update.js';
+import { ORDER_STATUSES, ORDER_TRANSITIONS, type OrderStatus } from '../order-status.js';
+import type { LockedOrder } from '../orders.repository.js';
+import { decidePaymentUpdate } from './decide-payment-update.js';
 import type { PaymentSnapshot } from './payment-snapshot.js';
 
 // What each payment update does to each order, as its row lock shows it: applied, refused by the

@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '#common/runtime/clock.js';
 import { DomainError } from '#common/errors.js';
-import type { OrderStatus, StatusChangeSource } from './order-status.js';
-import type { Order } from './order.entity.js';
-import { OrdersRepository } from './orders.repository.js';
+import type { OrderStatus, StatusChangeSource } from '../order-status.js';
+import type { Order } from '../order.entity.js';
+import { OrdersRepository } from '../orders.repository.js';
 import type { PaymentSnapshot } from './payment-snapshot.js';
-import { decidePaymentUpdate } from './payment-update.js';
+import { decidePaymentUpdate } from './decide-payment-update.js';
 
 /**
  * Makes an order follow its payment. Every path that learns something about a payment goes

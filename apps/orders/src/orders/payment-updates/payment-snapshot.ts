@@ -8,7 +8,7 @@ import {
   type PaymentIntentStatus,
   paymentStatusName,
 } from '#contracts/payment-status.js';
-import type { OrderStatus } from './order-status.js';
+import type { OrderStatus } from '../order-status.js';
 
 /** A payment as payments reported it at one version: what an order needs to follow it. */
 export interface PaymentSnapshot {

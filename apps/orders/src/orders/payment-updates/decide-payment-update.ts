@@ -1,6 +1,6 @@
 import { DomainError } from '#common/errors.js';
-import { canTransition, type OrderStatus } from './order-status.js';
-import type { LockedOrder } from './orders.repository.js';
+import { canTransition, type OrderStatus } from '../order-status.js';
+import type { LockedOrder } from '../orders.repository.js';
 import { orderStatusForPayment, type PaymentSnapshot } from './payment-snapshot.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#common/errors.js';
-import { repeatedHeaderProblem } from '../auth/single-header.js';
+import { repeatedHeaderProblem } from './single-header.js';
 
 /**
  * Service-to-service authentication for internal endpoints: `X-Api-Key`, sent once, must equal
