@@ -53,7 +53,7 @@ export default {
     {
       name: 'database-layer-outside-persistence',
       comment:
-        'SQL, EntityManager and pg stay in repositories, database/ and the libs’ database helpers.',
+        'SQL, EntityManager and pg stay in repositories, database/ and the libs’ database helpers (libs/common/src/db).',
       severity: 'error',
       from: {
         path: SERVICE_CODE,
@@ -61,7 +61,7 @@ export default {
           SPEC,
           '\\.repository\\.ts$',
           '^apps/[^/]+/src/database/',
-          '^libs/common/src/db/(typeorm|migrations)\\.ts$',
+          '^libs/common/src/db/',
           '\\.entity\\.ts$',
           '\\.module\\.ts$',
         ],

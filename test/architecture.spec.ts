@@ -82,7 +82,8 @@ const BREAKING: Record<string, { source: string; violation: string }> = {
 /** Files every rule allows: the persistence layer, and what tools, bench and tests may reach. */
 const ALLOWED: Record<string, string> = {
   'apps/payments/src/payments/payment.ts': 'export const payment = 1;',
-  'apps/orders/src/orders/order.ts': "import { payment } from '../payments-client/payment-view.js';",
+  'apps/orders/src/orders/order.ts':
+    "import { payment } from '../payments-client/payment-view.js';",
   'apps/orders/src/payments-client/payment-view.ts': 'export const payment = 1;',
   'apps/orders/src/orders/orders.repository.ts': [
     "import { InjectDataSource } from '@nestjs/typeorm';",

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PORTS, DEV_GRPC_TOKENS, DEV_JWT_SECRET } from '#common/config/defaults.js';
 import { env, loadConfig } from '#common/config/config.js';
+import { databaseSettings, databaseVariables } from '#common/db/database-config.js';
 import { corsOriginsVariable } from './cors.js';
 import { shutdownSettings, shutdownVariables } from '#common/runtime/shutdown.js';
 import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http/limits.js';
@@ -24,11 +25,7 @@ const schema = z
     ORDERS_HTTP_PORT: env.port(DEFAULT_PORTS.ordersHttp),
     ORDERS_GRPC_HOST: env.optionalString().default('127.0.0.1'),
     ORDERS_GRPC_PORT: env.port(DEFAULT_PORTS.ordersGrpc),
-    ORDERS_DATABASE_URL: env.postgresUrl(),
-    ORDERS_DATABASE_POOL_SIZE: env.positiveInt(10),
-    ORDERS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
-    // Off for a fleet whose deploy runs the migrations as a job (docs/operations.md, "Migrations").
-    ORDERS_MIGRATE_ON_START: env.boolean(true),
+    ...databaseVariables('ORDERS'),
     PAYMENTS_GRPC_URL: env.grpcTarget(`127.0.0.1:${DEFAULT_PORTS.paymentsGrpc}`),
     PAYMENTS_GRPC_TIMEOUT_MS: env.positiveInt(3_000),
     PAYMENTS_RETRY_MAX_ATTEMPTS: env.positiveInt(3),
@@ -107,12 +104,7 @@ const schema = z
       tls: serverTls('ORDERS', value),
     },
     grpcChannel: grpcChannelSettings(value),
-    database: {
-      url: value.ORDERS_DATABASE_URL,
-      poolSize: value.ORDERS_DATABASE_POOL_SIZE,
-      connectTimeoutMs: value.ORDERS_DATABASE_CONNECT_TIMEOUT_MS,
-      migrateOnStart: value.ORDERS_MIGRATE_ON_START,
-    },
+    database: databaseSettings('ORDERS', value),
     payments: {
       url: value.PAYMENTS_GRPC_URL,
       token: value.PAYMENTS_GRPC_TOKEN ?? DEV_GRPC_TOKENS.ordersToPayments,

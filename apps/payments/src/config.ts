@@ -6,6 +6,7 @@ import {
   STAND_IN_STRIPE_KEY,
 } from '#common/config/defaults.js';
 import { env, loadConfig } from '#common/config/config.js';
+import { databaseSettings, databaseVariables } from '#common/db/database-config.js';
 import { shutdownSettings, shutdownVariables } from '#common/runtime/shutdown.js';
 import { httpLimits, httpLimitVariables, refineHttpLimits } from '#common/http/limits.js';
 import {
@@ -27,11 +28,7 @@ const schema = z
     PAYMENTS_HTTP_PORT: env.port(DEFAULT_PORTS.paymentsHttp),
     PAYMENTS_GRPC_HOST: env.optionalString().default('127.0.0.1'),
     PAYMENTS_GRPC_PORT: env.port(DEFAULT_PORTS.paymentsGrpc),
-    PAYMENTS_DATABASE_URL: env.postgresUrl(),
-    PAYMENTS_DATABASE_POOL_SIZE: env.positiveInt(10),
-    PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS: env.positiveInt(5_000),
-    // Off for a fleet whose deploy runs the migrations as a job (docs/operations.md, "Migrations").
-    PAYMENTS_MIGRATE_ON_START: env.boolean(true),
+    ...databaseVariables('PAYMENTS'),
     STRIPE_SECRET_KEY: env
       .optionalString()
       .refine(
@@ -130,12 +127,7 @@ const schema = z
       tls: serverTls('PAYMENTS', value),
     },
     grpcChannel: grpcChannelSettings(value),
-    database: {
-      url: value.PAYMENTS_DATABASE_URL,
-      poolSize: value.PAYMENTS_DATABASE_POOL_SIZE,
-      connectTimeoutMs: value.PAYMENTS_DATABASE_CONNECT_TIMEOUT_MS,
-      migrateOnStart: value.PAYMENTS_MIGRATE_ON_START,
-    },
+    database: databaseSettings('PAYMENTS', value),
     stripe: stripeSettings(value),
     webhooks: {
       secrets: (value.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET).split(',').map((s) => s.trim()),

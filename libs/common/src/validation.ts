@@ -47,7 +47,10 @@ export const VISIBLE_ASCII_ID = /^[\x21-\x7e]{1,255}$/;
 
 /** A UUID (see isUuid). */
 export function uuidString() {
-  return z.string({ error: 'must be a UUID' }).refine(isUuid, 'must be a UUID');
+  return z
+    .string({ error: 'must be a UUID' })
+    .refine(isUuid, 'must be a UUID')
+    .meta({ format: 'uuid' });
 }
 
 /** More field errors than this add nothing for the client, only bytes and work. */

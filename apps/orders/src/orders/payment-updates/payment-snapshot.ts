@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from '#common/errors.js';
-import { parseOrThrow } from '#common/validation.js';
-import { isUuid } from '#common/uuid.js';
+import { parseOrThrow, uuidString } from '#common/validation.js';
 import type { Payment } from '#contracts/generated/payments/v1/payments.js';
 import {
   PAYMENT_INTENT_STATUSES,
@@ -52,12 +51,10 @@ export function orderStatusForPayment(
 
 const INT64_MAX = 2n ** 63n - 1n;
 
-const uuid = z.string().refine(isUuid, 'must be a UUID');
-
 /** The payment fields of payments.v1 and orders.v1 messages (int64 as decimal strings). */
 const grpcSnapshot = z.object({
-  orderId: uuid,
-  paymentId: uuid,
+  orderId: uuidString(),
+  paymentId: uuidString(),
   paymentStatus: z
     .string()
     .transform(paymentStatusName)

@@ -1,21 +1,15 @@
 import { z } from 'zod';
 import { MAX_CHARGE_AMOUNT } from '#common/money.js';
-import { isUuid } from '#common/uuid.js';
-import { plainText } from '#common/validation.js';
+import { plainText, uuidString } from '#common/validation.js';
 import { PAYMENT_INTENT_STATUSES } from '#contracts/payment-status.js';
 import type { PaymentSnapshot } from '../payment-snapshot.js';
-
-const uuid = z
-  .string({ error: 'must be a UUID' })
-  .refine(isUuid, 'must be a UUID')
-  .meta({ format: 'uuid' });
 
 /** The body of POST /api/v1/webhooks/payment-updates: a payment as the pushing system sees it. */
 export const paymentUpdateSchema = z
   .strictObject(
     {
-      orderId: uuid.meta({ description: 'The order the payment is for.' }),
-      paymentId: uuid.meta({ description: "The payment's id in the payments service." }),
+      orderId: uuidString().meta({ description: 'The order the payment is for.' }),
+      paymentId: uuidString().meta({ description: "The payment's id in the payments service." }),
       paymentStatus: z
         .enum(PAYMENT_INTENT_STATUSES, {
           error: `must be one of ${PAYMENT_INTENT_STATUSES.join(', ')}`,
