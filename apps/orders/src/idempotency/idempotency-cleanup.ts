@@ -1,12 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { reportJobFailure } from '#common/db/database-errors.js';
-import { Periodic } from '#common/runtime/periodic.js';
+import { BackgroundJob } from '#common/runtime/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../config.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 
@@ -14,28 +8,20 @@ const BATCH = 1000;
 
 /** Deletes expired idempotency keys now and then, in small batches, on every instance. */
 @Injectable()
-export class IdempotencyCleanup implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(IdempotencyCleanup.name);
-  private readonly job: Periodic;
-
+export class IdempotencyCleanup extends BackgroundJob {
   constructor(
     private readonly keys: IdempotencyRepository,
-    @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
+    @Inject(ORDERS_CONFIG) config: OrdersConfig,
   ) {
-    this.job = new Periodic(
+    super(
       'Idempotency key clean-up',
       config.idempotency.cleanupIntervalMs,
-      () => this.sweep(),
-      this.logger,
+      new Logger(IdempotencyCleanup.name),
     );
   }
 
-  onModuleInit(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+  protected round(): Promise<number> {
+    return this.sweep();
   }
 
   /** Deletes every expired key; returns how many. */

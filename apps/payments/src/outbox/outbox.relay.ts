@@ -1,12 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { Periodic } from '#common/runtime/periodic.js';
+import { BackgroundJob } from '#common/runtime/periodic.js';
 import { inSpan, Untraced } from '#observability/spans.js';
 import { contextFrom } from '#observability/trace-context.js';
 import { PAYMENTS_CONFIG, type PaymentsConfig } from '../config.js';
@@ -26,9 +20,7 @@ import { afterFailure } from './outbox-retry.js';
  * delivered twice (e.g. by a relay that died before recording the outcome) changes nothing.
  */
 @Injectable()
-export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(OutboxRelay.name);
-  private readonly job: Periodic;
+export class OutboxRelay extends BackgroundJob {
   private lastStuckWarning = 0;
   private lastStuckCheck = 0;
 
@@ -37,24 +29,20 @@ export class OutboxRelay implements OnModuleInit, OnModuleDestroy {
     private readonly orders: OrdersClient,
     @Inject(PAYMENTS_CONFIG) private readonly config: PaymentsConfig,
   ) {
-    this.job = new Periodic(
-      'Outbox delivery round',
-      config.outbox.pollIntervalMs,
-      // A round serves every queued change, not the request that happened to kick it: it runs
-      // outside that request's trace, and each delivery joins the trace of its own change.
-      () => context.with(ROOT_CONTEXT, () => this.drain()),
-      this.logger,
-    );
+    super('Outbox delivery round', config.outbox.pollIntervalMs, new Logger(OutboxRelay.name));
   }
 
-  onModuleInit(): void {
+  /**
+   * A round serves every queued change, not the request that happened to kick it: it runs outside
+   * that request's trace, and each delivery joins the trace of its own change.
+   */
+  protected round(): Promise<void> {
+    return context.with(ROOT_CONTEXT, () => this.drain());
+  }
+
+  override onModuleInit(): void {
     observeOutbox(() => this.outbox.backlog());
-    this.job.start();
-  }
-
-  /** A round in progress finishes the batch it claimed; no new one starts. */
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+    super.onModuleInit();
   }
 
   /** Starts a delivery round now (e.g. right after a change was committed). */

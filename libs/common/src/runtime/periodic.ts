@@ -1,4 +1,4 @@
-import type { LoggerService } from '@nestjs/common';
+import type { LoggerService, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { reportJobFailure } from '../db/database-errors.js';
 
 /**
@@ -59,5 +59,33 @@ export class Periodic {
     clearInterval(this.timer);
     await this.running;
     this.logger.log(`Background job stopped: ${this.name}`);
+  }
+}
+
+/**
+ * A provider whose Periodic job runs on every instance from start-up and stops with the module,
+ * after the round in progress. The subclass does one round in `round()`; instances stay off each
+ * other's work by what the round claims (row locks, leases), not by electing one of them.
+ */
+export abstract class BackgroundJob implements OnModuleInit, OnModuleDestroy {
+  protected readonly job: Periodic;
+
+  protected constructor(
+    name: string,
+    intervalMs: number,
+    protected readonly logger: LoggerService,
+  ) {
+    this.job = new Periodic(name, intervalMs, () => this.round(), logger);
+  }
+
+  /** One round of the job; a failure is logged and the next interval tries again. */
+  protected abstract round(): Promise<unknown>;
+
+  onModuleInit(): void {
+    this.job.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 }

@@ -1,13 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isTransientDatabaseError } from '#common/db/database-errors.js';
 import { isDomainError } from '#common/errors.js';
-import { Periodic } from '#common/runtime/periodic.js';
+import { BackgroundJob } from '#common/runtime/periodic.js';
 import { ORDERS_CONFIG, type OrdersConfig } from '../../config.js';
 import { OrdersRepository } from '../orders.repository.js';
 import { OrdersService } from '../orders.service.js';
@@ -24,10 +18,7 @@ import { PaymentsClient } from '../../payments-client/payments.client.js';
  * checked less and less often (the delay doubles, up to 64 times).
  */
 @Injectable()
-export class PaymentReconciliation implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(PaymentReconciliation.name);
-  private readonly job: Periodic;
-
+export class PaymentReconciliation extends BackgroundJob {
   constructor(
     private readonly orders: OrdersRepository,
     private readonly ordersService: OrdersService,
@@ -35,20 +26,15 @@ export class PaymentReconciliation implements OnModuleInit, OnModuleDestroy {
     private readonly paymentUpdates: PaymentUpdatesService,
     @Inject(ORDERS_CONFIG) private readonly config: OrdersConfig,
   ) {
-    this.job = new Periodic(
+    super(
       'Reconciliation round',
       config.reconciliation.intervalMs,
-      () => this.reconcileOnce(),
-      this.logger,
+      new Logger(PaymentReconciliation.name),
     );
   }
 
-  onModuleInit(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+  protected round(): Promise<number> {
+    return this.reconcileOnce();
   }
 
   /**
