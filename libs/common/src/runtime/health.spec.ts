@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { READINESS_REUSE_MS, sharedCheck } from './health.js';
+import { READINESS_REUSE_MS, readiness, sharedCheck } from './health.js';
+import { ServingState } from './shutdown.js';
 
 /** A check whose runs the test settles by hand, counting them. */
 function controlledCheck() {
@@ -70,5 +71,26 @@ describe(sharedCheck.name, () => {
     await expect(shared()).rejects.toThrow('no connection');
     await expect(shared()).rejects.toThrow('no connection');
     expect(calls).toBe(1);
+  });
+});
+
+describe(readiness.name, () => {
+  it('answers states and counts without the timings terminus adds to each check', async () => {
+    const database = { status: 'up' as const, responseTime: 3 };
+    const outbox = { status: 'up' as const, pending: 2, responseTime: 5 };
+    const result = await readiness(new ServingState(), () =>
+      Promise.resolve({
+        status: 'ok',
+        info: { database, outbox },
+        error: {},
+        details: { database: { ...database }, outbox: { ...outbox } },
+      }),
+    );
+    expect(result).toEqual({
+      status: 'ok',
+      info: { database: { status: 'up' }, outbox: { status: 'up', pending: 2 } },
+      error: {},
+      details: { database: { status: 'up' }, outbox: { status: 'up', pending: 2 } },
+    });
   });
 });

@@ -75,11 +75,22 @@ export async function readiness(
     throw new DomainError('unavailable', `Not ready: shutting down (${serving.stoppingReason}).`);
   }
   try {
-    return await check();
+    return withoutTimings(await check());
   } catch (error) {
     if (!(error instanceof ServiceUnavailableException)) throw error;
     const result = error.getResponse() as Partial<HealthCheckResult>;
     const failed = Object.keys(result.error ?? {});
     throw new DomainError('unavailable', `Not ready: ${failed.join(', ') || 'unknown'} unhealthy.`);
   }
+}
+
+/**
+ * terminus (12) adds each check's `responseTime` to its details. Readiness is anonymous: its
+ * details are states and counts, never timings, whichever checks a service runs.
+ */
+function withoutTimings(result: HealthCheckResult): HealthCheckResult {
+  for (const indicators of [result.info, result.error, result.details]) {
+    for (const indicator of Object.values(indicators ?? {})) delete indicator?.responseTime;
+  }
+  return result;
 }
